@@ -1,0 +1,81 @@
+"""Config validation: every bad value raises ValueError naming its field; YAML -> dataclass."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+def check_positive(name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def check_range(name: str, value: float, low: float, high: float) -> None:
+    if not isinstance(value, (int, float)) or not (low <= value <= high):
+        raise ValueError(f"{name} must be within [{low}, {high}], got {value!r}")
+
+
+def check_finite_vector(name: str, value, length: int, positive: bool = False) -> None:
+    try:
+        items = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of {length} numbers, got {value!r}") from None
+    if len(items) != length or not all(math.isfinite(v) for v in items):
+        raise ValueError(f"{name} must be {length} finite numbers, got {value!r}")
+    if positive and any(v <= 0 for v in items):
+        raise ValueError(f"{name} must be {length} positive numbers, got {value!r}")
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str | None = None) -> T:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys by name.
+
+    Nested dataclass fields are built recursively; lists become tuples.
+    """
+    where = where or cls.__name__
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {unknown}; expected some of {sorted(fields)}")
+    kwargs = {}
+    hints = _resolved_hints(cls)
+    for key, value in data.items():
+        hint = hints.get(key)
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = from_dict(hint, value, f"{where}.{key}")
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
+    """Load ``cls`` from a YAML file (optionally one top-level section of it)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ValueError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
+    if section is not None:
+        if section not in data:
+            raise ValueError(f"config file {path} has no section '{section}'")
+        data = data[section]
+    return from_dict(cls, data, where=f"{path.name}:{section or cls.__name__}")
+
+
+def _resolved_hints(cls) -> dict[str, Any]:
+    import typing
+
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward references: fall back to no nesting
+        return {}

@@ -1,0 +1,1 @@
+"""Operational-space control law, policy-action conversion and the real-time loop."""

@@ -1,0 +1,77 @@
+"""Operational-space torque law, written once for numpy (one robot, 500 Hz) and torch (batched).
+
+    tau = J^T (Kp * clip(e) - Kd * J qdot),   Kd = 2 sqrt(Kp) * zeta,   |tau_i| <= tau_max_i
+
+e = (target position - position, rotation vector of target * current^-1), both in base frame b.
+Gravity is compensated outside this law: by the UR controller under direct torque, by the twin.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from array_api_compat import array_namespace, device
+
+from omnireset_core.config import check_finite_vector, check_positive
+from omnireset_core.rotations import quat_error_rotvec
+
+
+@dataclass(frozen=True)
+class OscGains:
+    """Per-axis task-space gains (x, y, z | rx, ry, rz) and limits."""
+
+    kp_pos: tuple[float, float, float] = (1000.0, 1000.0, 1000.0)
+    kp_rot: tuple[float, float, float] = (50.0, 50.0, 50.0)
+    damping_ratio_pos: float = 1.0
+    damping_ratio_rot: float = 1.0
+    max_pos_error_m: float = 0.05
+    max_rot_error_rad: float = 0.3
+    torque_limit_Nm: tuple[float, ...] = (150.0, 150.0, 150.0, 28.0, 28.0, 28.0)
+
+    def __post_init__(self):
+        cls = type(self).__name__
+        check_finite_vector(f"{cls}.kp_pos", self.kp_pos, 3, positive=True)
+        check_finite_vector(f"{cls}.kp_rot", self.kp_rot, 3, positive=True)
+        check_finite_vector(f"{cls}.torque_limit_Nm", self.torque_limit_Nm, 6, positive=True)
+        for name in ("damping_ratio_pos", "damping_ratio_rot", "max_pos_error_m", "max_rot_error_rad"):
+            check_positive(f"{cls}.{name}", getattr(self, name))
+
+    @property
+    def kp(self) -> tuple[float, ...]:
+        return tuple(self.kp_pos) + tuple(self.kp_rot)
+
+    @property
+    def kd(self) -> tuple[float, ...]:
+        zeta = (self.damping_ratio_pos,) * 3 + (self.damping_ratio_rot,) * 3
+        return tuple(2.0 * math.sqrt(k) * z for k, z in zip(self.kp, zeta))
+
+
+def pose_error(pos_b, quat_b, target_pos_b, target_quat_b):
+    """(..., 6) task-space error (m, rad) from the current pose to the target, in frame b."""
+    xp = array_namespace(pos_b, target_pos_b)
+    return xp.concat((target_pos_b - pos_b, quat_error_rotvec(target_quat_b, quat_b)), axis=-1)
+
+
+def clip_pose_error(error, max_pos_error_m: float, max_rot_error_rad: float):
+    """Scale the translation and rotation parts down to their norm limits, keeping direction."""
+    xp = array_namespace(error)
+    parts = []
+    for part, limit in ((error[..., :3], max_pos_error_m), (error[..., 3:], max_rot_error_rad)):
+        norm = xp.linalg.vector_norm(part, axis=-1, keepdims=True)
+        parts.append(part * xp.minimum(1.0, limit / xp.maximum(norm, 1e-12)))
+    return xp.concat(parts, axis=-1)
+
+
+def osc_torque(jacobian_b, qd_radps, error, gains: OscGains):
+    """Joint torques (..., 6) in Nm from the Jacobian (..., 6, 6), joint speeds and pose error."""
+    xp = array_namespace(jacobian_b, qd_radps, error)
+
+    def vec(values):
+        return xp.asarray(values, dtype=error.dtype, device=device(error))
+
+    ee_vel_b = xp.matmul(jacobian_b, qd_radps[..., None])[..., 0]
+    wrench = vec(gains.kp) * clip_pose_error(error, gains.max_pos_error_m, gains.max_rot_error_rad)
+    wrench = wrench - vec(gains.kd) * ee_vel_b
+    tau = xp.matmul(xp.matrix_transpose(jacobian_b), wrench[..., None])[..., 0]
+    limit = vec(gains.torque_limit_Nm)
+    return xp.minimum(xp.maximum(tau, -limit), limit)

@@ -1,0 +1,147 @@
+"""Analytic forward kinematics and geometric Jacobian of UR e-series arms.
+
+Frames: ``b`` is UR's DH base frame (z up, the frame the controller reports TCP poses in);
+frame ``i`` is DH frame i (after joint i); the flange (``tool0``) is DH frame 6.
+Each link transform is Rz(theta_i) Tz(d_i) Tx(a_i) Rx(alpha_i) with theta_i = q_i + delta_theta_i.
+
+Numbers: Universal Robots' published DH, mass and centre-of-mass table for the UR5e; the UR7e
+shares the UR5e kinematics and inertias, and the e-series torque limits below.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+_PI_2 = math.pi / 2
+
+
+@dataclass(frozen=True)
+class DHCalibration:
+    """Factory calibration deltas, as in a UR controller's ``calibration.conf`` (SI units)."""
+
+    delta_theta_rad: tuple[float, ...] = (0.0,) * 6
+    delta_a_m: tuple[float, ...] = (0.0,) * 6
+    delta_d_m: tuple[float, ...] = (0.0,) * 6
+    delta_alpha_rad: tuple[float, ...] = (0.0,) * 6
+
+    def __post_init__(self):
+        for name in ("delta_theta_rad", "delta_a_m", "delta_d_m", "delta_alpha_rad"):
+            value = getattr(self, name)
+            if len(value) != 6 or not all(math.isfinite(v) for v in value):
+                raise ValueError(f"DHCalibration.{name} must be 6 finite numbers, got {value!r}")
+
+
+@dataclass(frozen=True)
+class URParameters:
+    """Kinematic, inertial and limit data of one UR arm model."""
+
+    name: str
+    a_m: tuple[float, ...]
+    d_m: tuple[float, ...]
+    alpha_rad: tuple[float, ...]
+    link_mass_kg: tuple[float, ...]
+    link_com_m: tuple[tuple[float, float, float], ...]  # centre of mass of link i in DH frame i
+    torque_limit_Nm: tuple[float, ...]
+    max_joint_speed_radps: tuple[float, ...]
+    joint_lower_rad: tuple[float, ...]
+    joint_upper_rad: tuple[float, ...]
+    calibration: DHCalibration = field(default_factory=DHCalibration)
+
+    def calibrated(self, calibration: DHCalibration) -> "URParameters":
+        return replace(self, calibration=calibration)
+
+    def dh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(a, d, alpha, theta offset) with the calibration deltas applied."""
+        c = self.calibration
+        return (
+            np.add(self.a_m, c.delta_a_m),
+            np.add(self.d_m, c.delta_d_m),
+            np.add(self.alpha_rad, c.delta_alpha_rad),
+            np.asarray(c.delta_theta_rad, dtype=float),
+        )
+
+
+UR5E = URParameters(
+    name="ur5e",
+    a_m=(0.0, -0.425, -0.3922, 0.0, 0.0, 0.0),
+    d_m=(0.1625, 0.0, 0.0, 0.1333, 0.0997, 0.0996),
+    alpha_rad=(_PI_2, 0.0, 0.0, _PI_2, -_PI_2, 0.0),
+    link_mass_kg=(3.761, 8.058, 2.846, 1.37, 1.3, 0.365),
+    link_com_m=(
+        (0.0, -0.02561, 0.00193),
+        (0.2125, 0.0, 0.11336),
+        (0.15, 0.0, 0.0265),
+        (0.0, -0.0018, 0.01634),
+        (0.0, 0.0018, 0.01634),
+        (0.0, 0.0, -0.001159),
+    ),
+    torque_limit_Nm=(150.0, 150.0, 150.0, 28.0, 28.0, 28.0),
+    max_joint_speed_radps=(math.pi,) * 6,
+    joint_lower_rad=(-2 * math.pi, -2 * math.pi, -math.pi, -2 * math.pi, -2 * math.pi, -2 * math.pi),
+    joint_upper_rad=(2 * math.pi, 2 * math.pi, math.pi, 2 * math.pi, 2 * math.pi, 2 * math.pi),
+)
+UR7E = replace(UR5E, name="ur7e")
+
+
+def _dh_transforms(a, d, alpha, theta) -> np.ndarray:
+    """(..., 6, 4, 4) link transforms Rz(theta) Tz(d) Tx(a) Rx(alpha)."""
+    ct, st = np.cos(theta), np.sin(theta)
+    ca, sa = np.broadcast_to(np.cos(alpha), theta.shape), np.broadcast_to(np.sin(alpha), theta.shape)
+    a = np.broadcast_to(a, theta.shape)
+    d = np.broadcast_to(d, theta.shape)
+    zero, one = np.zeros_like(theta), np.ones_like(theta)
+    rows = (
+        (ct, -st * ca, st * sa, a * ct),
+        (st, ct * ca, -ct * sa, a * st),
+        (zero, sa, ca, d),
+        (zero, zero, zero, one),
+    )
+    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
+
+
+class URKinematics:
+    """FK and Jacobian of one (possibly calibrated) UR arm with a rigid tool.
+
+    ``flange_T_tcp`` is the 4x4 pose of the tool centre point in the flange frame.
+    """
+
+    def __init__(self, params: URParameters = UR7E, flange_T_tcp: np.ndarray | None = None):
+        self.params = params
+        self._a, self._d, self._alpha, self._theta0 = params.dh()
+        self.flange_T_tcp = np.eye(4) if flange_T_tcp is None else np.asarray(flange_T_tcp, dtype=float)
+        if self.flange_T_tcp.shape != (4, 4):
+            raise ValueError(f"flange_T_tcp must be 4x4, got shape {self.flange_T_tcp.shape}")
+
+    def frames(self, q_rad: np.ndarray) -> np.ndarray:
+        """(..., 7, 4, 4): b_T_i for i = 0 (base) .. 6 (flange)."""
+        q_rad = np.asarray(q_rad, dtype=float)
+        if q_rad.shape[-1] != 6:
+            raise ValueError(f"expected 6 joint angles, got shape {q_rad.shape}")
+        links = _dh_transforms(self._a, self._d, self._alpha, q_rad + self._theta0)
+        out = np.empty(q_rad.shape[:-1] + (7, 4, 4))
+        out[..., 0, :, :] = np.eye(4)
+        for i in range(6):
+            out[..., i + 1, :, :] = out[..., i, :, :] @ links[..., i, :, :]
+        return out
+
+    def tcp_pose(self, q_rad: np.ndarray) -> np.ndarray:
+        """(..., 4, 4) b_T_tcp."""
+        return self.frames(q_rad)[..., 6, :, :] @ self.flange_T_tcp
+
+    def tcp_pose_and_jacobian(self, q_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """b_T_tcp (..., 4, 4) and the geometric Jacobian (..., 6, 6), rows (v, omega) in frame b.
+
+        Joint i turns about z of frame i-1, through its origin.
+        """
+        frames = self.frames(q_rad)
+        b_T_tcp = frames[..., 6, :, :] @ self.flange_T_tcp
+        axes = frames[..., :6, :3, 2]
+        origins = frames[..., :6, :3, 3]
+        lever = b_T_tcp[..., None, :3, 3] - origins
+        jac = np.concatenate((np.cross(axes, lever), axes), axis=-1)  # (..., 6 joints, 6)
+        return b_T_tcp, np.swapaxes(jac, -1, -2)
+
+    def jacobian(self, q_rad: np.ndarray) -> np.ndarray:
+        return self.tcp_pose_and_jacobian(q_rad)[1]

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import torch
+
+from omnireset_core.rotations import (
+    matrix_to_quat,
+    quat_error_rotvec,
+    quat_mul,
+    quat_to_matrix,
+    quat_to_rotvec,
+    rotvec_to_quat,
+)
+
+
+def random_quats(rng, n):
+    q = rng.normal(size=(n, 4))
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def test_rotvec_round_trip_including_tiny_angles():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=(200, 3)) * rng.choice([1e-9, 1e-4, 1.0, 3.0], size=(200, 1))
+    r = r[np.linalg.norm(r, axis=-1) < np.pi - 1e-3]
+    np.testing.assert_allclose(quat_to_rotvec(rotvec_to_quat(r)), r, atol=1e-12)
+
+
+def test_matrix_quat_round_trip_sign_canonical():
+    q = random_quats(np.random.default_rng(1), 500)
+    q = np.where(q[:, :1] < 0, -q, q)
+    np.testing.assert_allclose(matrix_to_quat(quat_to_matrix(q)), q, atol=1e-9)
+
+
+def test_quat_mul_composes_like_matrices():
+    rng = np.random.default_rng(2)
+    a, b = random_quats(rng, 50), random_quats(rng, 50)
+    np.testing.assert_allclose(quat_to_matrix(quat_mul(a, b)), quat_to_matrix(a) @ quat_to_matrix(b), atol=1e-12)
+
+
+def test_error_rotvec_rotates_current_onto_target():
+    rng = np.random.default_rng(3)
+    current, target = random_quats(rng, 50), random_quats(rng, 50)
+    err = quat_error_rotvec(target, current)
+    assert np.all(np.linalg.norm(err, axis=-1) <= np.pi + 1e-9)
+    np.testing.assert_allclose(
+        quat_to_matrix(quat_mul(rotvec_to_quat(err), current)), quat_to_matrix(target), atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("fn", [quat_to_rotvec, quat_to_matrix])
+def test_numpy_and_torch_agree(fn):
+    q = random_quats(np.random.default_rng(4), 64)
+    np.testing.assert_allclose(fn(torch.as_tensor(q)).numpy(), fn(q), atol=1e-12)
