@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from omnireset_core.control.action import action_to_target
 from omnireset_core.control.osc import OscGains, clip_pose_error, osc_torque, pose_error
@@ -49,6 +48,7 @@ def test_torque_equals_law_and_respects_limits():
 
 
 def test_numpy_single_robot_and_torch_batch_agree_on_recorded_states():
+    torch = pytest.importorskip("torch")
     J, qd, pos, quat, tpos, tquat = recorded_states(256, seed=5)
     g = OscGains(kp_pos=(200.0,) * 3, kp_rot=(3.0,) * 3, damping_ratio_pos=3.0)
     batch = osc_torque(*(torch.as_tensor(x) for x in (J, qd)),

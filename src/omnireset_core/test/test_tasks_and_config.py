@@ -2,7 +2,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 import yaml
 
 from omnireset_core.config import from_dict, load_yaml
@@ -32,6 +31,7 @@ def test_success_ignores_yaw_but_not_tilt_or_offset():
 
 
 def test_tilt_sums_roll_and_pitch_and_torch_agrees():
+    torch = pytest.importorskip("torch")
     q = rotvec_to_quat(np.array([0.01, 0.02, 0.0]))
     _, tilt = assembly_error(np.zeros(3), q, Pose())
     assert math.isclose(float(tilt), 0.03, rel_tol=1e-3)

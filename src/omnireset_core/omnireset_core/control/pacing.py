@@ -12,11 +12,11 @@ from omnireset_core.config import check_positive
 
 
 class DeadlinePacer:
-    def __init__(self, rate_hz: float, spin_s: float = 2e-4, clock=time.perf_counter):
+    def __init__(self, rate_hz: float, spin_s: float = 2e-4, clock=time.monotonic, sleep=time.sleep):
         check_positive("rate_hz", rate_hz)
         self.period_s = 1.0 / rate_hz
         self.spin_s = spin_s  # busy-wait this long before each deadline: sleep() wakes late
-        self._clock = clock
+        self._clock, self._sleep = clock, sleep
         self._deadline = 0.0
         self.overruns = 0
 
@@ -34,7 +34,7 @@ class DeadlinePacer:
             self._deadline += missed * self.period_s
         remaining = self._deadline - now - self.spin_s
         if remaining > 0:
-            time.sleep(remaining)
+            self._sleep(remaining)
         while (now := self._clock()) < self._deadline:
             pass
         self._deadline += self.period_s
