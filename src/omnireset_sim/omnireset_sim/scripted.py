@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from omnireset_core.control.osc import OscGains, osc_torque, pose_error
+from omnireset_core.control.loop import ControlLoop, LoopMode
+from omnireset_core.control.osc import OscGains
+from omnireset_core.control.safety import SafetyLimits
 from omnireset_core.interfaces import Gripper, Robot
 from omnireset_core.kinematics.ur import URKinematics
 from omnireset_core.rotations import matrix_to_quat, quat_mul, quat_to_matrix
@@ -15,10 +17,8 @@ from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
 
 TOOL_DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # tcp z = -z_b, tcp x = x_b
 
-# Gains that pass the scripted insertion at 500 Hz and 120 Hz. The OSC law has no inertia matrix:
-# with the arm's 6..10 kg task-space mass at the tcp, damping_ratio_pos = 3 is about critical
-# (ratio 1 leaves ~0.3 and the peg overshoots onto the fixture when the descent stops).
-SCRIPTED_GAINS = OscGains(kp_pos=(1000.0,) * 3, kp_rot=(50.0,) * 3, damping_ratio_pos=3.0, damping_ratio_rot=1.0)
+# The core's default gains pass the scripted insertion at 500 Hz and 120 Hz (see OscGains).
+SCRIPTED_GAINS = OscGains()
 
 
 def pose_matrix(pos_m, quat_wxyz) -> np.ndarray:
@@ -29,10 +29,17 @@ def pose_matrix(pos_m, quat_wxyz) -> np.ndarray:
 
 
 class OscDriver:
-    """One control period at a time: read joints -> analytic FK/Jacobian -> OSC torque -> send."""
+    """Lockstep driver of the core ``ControlLoop``: one ``tick`` = one target + one control period.
 
-    def __init__(self, robot: Robot, kinematics: URKinematics, gains: OscGains, period_s: float):
-        self.robot, self.kinematics, self.gains, self.period_s = robot, kinematics, gains, period_s
+    Time is the driver's own count of periods, so targets never go stale however slowly the
+    simulation runs; every tick goes through the same loop (and safety checks) as real time.
+    """
+
+    def __init__(self, robot: Robot, kinematics: URKinematics, gains: OscGains, period_s: float,
+                 limits: SafetyLimits = SafetyLimits()):
+        self.robot, self.kinematics, self.period_s = robot, kinematics, period_s
+        self.time_s = 0.0
+        self.loop = ControlLoop(robot, kinematics, gains, limits, rate_hz=1.0 / period_s, clock=lambda: self.time_s)
         self.target_pos_b_m: np.ndarray | None = None
         self.target_quat_b: np.ndarray | None = None
 
@@ -41,12 +48,14 @@ class OscDriver:
         return T[:3, 3], matrix_to_quat(T[:3, :3])
 
     def tick(self, target_pos_b_m, target_quat_b) -> np.ndarray:
-        state = self.robot.read_state()
-        T, J = self.kinematics.tcp_pose_and_jacobian(state.q_rad)
-        err = pose_error(T[:3, 3], matrix_to_quat(T[:3, :3]), np.asarray(target_pos_b_m), np.asarray(target_quat_b))
-        tau = osc_torque(J, state.qd_radps, err, self.gains)
-        self.robot.command_torque(tau)
-        return tau
+        problem = self.loop.set_target(target_pos_b_m, target_quat_b, self.time_s)
+        if problem is not None:
+            raise ValueError(f"scripted target refused: {problem}")
+        status = self.loop.tick()
+        self.time_s += self.period_s
+        if status.mode is not LoopMode.TRACKING:
+            raise RuntimeError(f"control loop left tracking: {status.reason}")
+        return status.tau_Nm
 
     def hold(self, duration_s: float, on_tick=None) -> None:
         for _ in range(max(1, round(duration_s / self.period_s))):
