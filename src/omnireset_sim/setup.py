@@ -15,6 +15,7 @@ setup(
     python_requires=">=3.11",
     install_requires=["omnireset_core", "numpy>=1.26", "pyyaml>=6", "mujoco>=3.2"],
     extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["omnireset-twin-demo = omnireset_sim.demo:main"]},
     zip_safe=False,
     maintainer="OmniReset Engineering",
     maintainer_email="eng@omnireset.dev",

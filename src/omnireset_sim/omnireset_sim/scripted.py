@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from omnireset_core.control.loop import ControlLoop, LoopMode
+from omnireset_core.control.loop import ControlLoop, LoopMode, LoopStatus
 from omnireset_core.control.osc import OscGains
 from omnireset_core.control.safety import SafetyLimits
 from omnireset_core.interfaces import Gripper, Robot
@@ -47,7 +47,7 @@ class OscDriver:
         T = self.kinematics.tcp_pose(self.robot.read_state().q_rad)
         return T[:3, 3], matrix_to_quat(T[:3, :3])
 
-    def tick(self, target_pos_b_m, target_quat_b) -> np.ndarray:
+    def tick(self, target_pos_b_m, target_quat_b) -> LoopStatus:
         problem = self.loop.set_target(target_pos_b_m, target_quat_b, self.time_s)
         if problem is not None:
             raise ValueError(f"scripted target refused: {problem}")
@@ -55,13 +55,13 @@ class OscDriver:
         self.time_s += self.period_s
         if status.mode is not LoopMode.TRACKING:
             raise RuntimeError(f"control loop left tracking: {status.reason}")
-        return status.tau_Nm
+        return status
 
     def hold(self, duration_s: float, on_tick=None) -> None:
         for _ in range(max(1, round(duration_s / self.period_s))):
-            self.tick(self.target_pos_b_m, self.target_quat_b)
+            status = self.tick(self.target_pos_b_m, self.target_quat_b)
             if on_tick is not None:
-                on_tick()
+                on_tick(status)
 
     def move_to(self, pos_b_m, quat_b, speed_mps: float = 0.1, settle_s: float = 0.3, on_tick=None) -> None:
         """Straight line from the current target (or tcp) at ``speed_mps``, orientation slerped."""
@@ -76,9 +76,9 @@ class OscDriver:
             s = k / n
             quat = (1 - s) * q0 + s * q1  # nlerp: fine for the small rotations of a script
             self.target_pos_b_m, self.target_quat_b = p0 + s * (p1 - p0), quat / np.linalg.norm(quat)
-            self.tick(self.target_pos_b_m, self.target_quat_b)
+            status = self.tick(self.target_pos_b_m, self.target_quat_b)
             if on_tick is not None:
-                on_tick()
+                on_tick(status)
         self.hold(settle_s, on_tick)
 
 
