@@ -37,4 +37,5 @@ test-core-py312:
 test: test-colcon test-core-py312
 
 bench: build
-	$(WS) && python src/omnireset_sim/benchmarks/bench_twin.py && python src/omnireset_core/benchmarks/bench_control.py
+	$(WS) && python src/omnireset_sim/benchmarks/bench_loop.py && python src/omnireset_sim/benchmarks/bench_twin.py \
+	  && python src/omnireset_core/benchmarks/bench_control.py && python src/omnireset_core/benchmarks/bench_policy.py
