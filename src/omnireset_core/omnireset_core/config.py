@@ -56,15 +56,24 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str | None = None) -> T
     return cls(**kwargs)
 
 
-def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
-    """Load ``cls`` from a YAML file (optionally one top-level section of it)."""
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML file; a missing, unreadable or non-mapping file is a ValueError."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise ValueError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"config file {path} is not readable YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path} must hold a mapping")
+    return data
+
+
+def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
+    """Load ``cls`` from a YAML file (optionally one top-level section of it)."""
+    path = Path(path)
+    data = read_yaml(path)
     if section is not None:
         if section not in data:
             raise ValueError(f"config file {path} has no section '{section}'")

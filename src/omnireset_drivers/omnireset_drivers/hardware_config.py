@@ -4,9 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
-from omnireset_core.config import from_dict
+from omnireset_core.config import from_dict, read_yaml
 
 from omnireset_drivers.realsense_camera import RealSenseConfig
 from omnireset_drivers.robotiq_socket import RobotiqConfig
@@ -53,10 +52,4 @@ def hardware_config_from_dict(data: dict, where: str = "robot.yaml") -> Hardware
 
 def load_hardware_config(path: str | Path) -> HardwareConfig:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ValueError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
-    return hardware_config_from_dict(data, path.name)
+    return hardware_config_from_dict(read_yaml(path), path.name)

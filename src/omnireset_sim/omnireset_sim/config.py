@@ -11,9 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
-from omnireset_core.config import check_finite_vector, check_positive, check_range, from_dict
+from omnireset_core.config import check_finite_vector, check_positive, check_range, from_dict, read_yaml
 
 CONFIG_DIR_ENV = "OMNIRESET_CONFIG_DIR"
 ROBOTIQ_FORCE_RANGE_N = (20.0, 235.0)
@@ -249,18 +248,6 @@ def config_dir() -> Path:
     raise ValueError(f"cannot find config/cell.yaml above {__file__} or the working directory; set {CONFIG_DIR_ENV}")
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except FileNotFoundError:
-        raise ValueError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"config file {path} must hold a mapping")
-    return data
-
-
 def cell_config_from_dict(data: dict, where: str = "cell") -> CellConfig:
     try:
         return from_dict(CellConfig, data, where=where)
@@ -270,7 +257,7 @@ def cell_config_from_dict(data: dict, where: str = "cell") -> CellConfig:
 
 def load_cell_config(path: str | Path | None = None) -> CellConfig:
     path = Path(path) if path is not None else config_dir() / "cell.yaml"
-    return cell_config_from_dict(_read_yaml(path), where=path.name)
+    return cell_config_from_dict(read_yaml(path), where=path.name)
 
 
 def cameras_config_from_dict(data: dict, where: str = "cameras") -> CamerasConfig:
@@ -296,4 +283,4 @@ def cameras_config_from_dict(data: dict, where: str = "cameras") -> CamerasConfi
 
 def load_cameras_config(path: str | Path | None = None) -> CamerasConfig:
     path = Path(path) if path is not None else config_dir() / "cameras.yaml"
-    return cameras_config_from_dict(_read_yaml(path), where=path.name)
+    return cameras_config_from_dict(read_yaml(path), where=path.name)

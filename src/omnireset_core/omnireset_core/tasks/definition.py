@@ -11,9 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from omnireset_core.config import check_finite_vector, check_positive
+from omnireset_core.config import check_finite_vector, check_positive, read_yaml
 
 TASK_DIR = Path(__file__).parent
 
@@ -108,8 +106,4 @@ def load_task(name_or_path: str | Path) -> TaskDefinition:
         path = TASK_DIR / f"{name_or_path}.yaml"
         if not path.exists():
             raise ValueError(f"unknown task '{name_or_path}'; shipped tasks: {available_tasks()}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read task file {path}: {exc}") from None
-    return TaskDefinition.from_mapping(data, where=str(path))
+    return TaskDefinition.from_mapping(read_yaml(path), where=str(path))
