@@ -55,6 +55,7 @@ def test_new_metadata_records_versions_time_and_config_hash():
     from omnireset_core.policy import config_hash, new_metadata
 
     md = new_metadata("state", "peg", default_actor_observation(), {"lr": 3e-4, "envs": 4096})
+    assert md.notes == "" and new_metadata("state", "peg", md.observation, {}, notes="n").notes == "n"
     assert md.spec_version == SPEC_VERSION and md.kind == "state" and md.task == "peg"
     assert md.torch_version == torch.__version__ and md.core_version == core_version
     assert md.observation.dim == 185 and md.normalizer_folded is True
@@ -125,6 +126,16 @@ def edit(md, fn):
 def test_parsing_is_strict_and_names_the_key(fn, match):
     with pytest.raises(ValueError, match=match):
         PolicyMetadata.from_json(edit(rgb_metadata(), fn))
+
+
+def test_notes_are_optional_free_text():
+    md = state_metadata(notes="placeholder checkpoint, not trained")
+    assert PolicyMetadata.from_json(md.to_json()).notes == "placeholder checkpoint, not trained"
+    older = json.loads(state_metadata().to_json())
+    del older["notes"]  # checkpoints written before the field existed still load
+    assert PolicyMetadata.from_dict(older).notes == ""
+    with pytest.raises(ValueError, match=r"PolicyMetadata\.notes must be a string"):
+        PolicyMetadata.from_json(edit(state_metadata(), lambda d: d.update(notes=3)))
 
 
 def test_not_json_is_refused():

@@ -120,6 +120,7 @@ class ControlLoop:
         """Operator acknowledgement after a safety stop: resume by holding the current pose."""
         with self._lock:
             self._fault, self._target, self._hold = None, None, None
+            self._reason = "fault reset"  # not the stop's reason any more
 
     # --- one period ------------------------------------------------------------------------
     def tick(self) -> LoopStatus:

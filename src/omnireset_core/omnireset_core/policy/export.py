@@ -40,13 +40,14 @@ def config_hash(config: Mapping) -> str:
 
 def new_metadata(kind: str, task: str, observation: ObservationSpec, train_config: Mapping, *,
                  action: ActionSpec = ActionSpec(), gains: OscGains = OscGains(),
-                 normalizer_folded: bool = True, vision: VisionSpec | None = None) -> PolicyMetadata:
+                 normalizer_folded: bool = True, vision: VisionSpec | None = None,
+                 notes: str = "") -> PolicyMetadata:
     """Metadata for a policy exported now, from this software."""
     return PolicyMetadata(
         spec_version=SPEC_VERSION, kind=kind, task=task, observation=observation, action=action,
         gains=gains, train_config_hash=config_hash(train_config), torch_version=torch.__version__,
         core_version=omnireset_core.__version__, normalizer_folded=normalizer_folded,
-        created_utc=utc_now_iso(), vision=vision)
+        created_utc=utc_now_iso(), vision=vision, notes=notes)
 
 
 def export_policy(module: torch.nn.Module, path: str | Path, metadata: PolicyMetadata) -> Path:

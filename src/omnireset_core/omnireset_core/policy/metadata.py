@@ -90,6 +90,7 @@ class PolicyMetadata:
     normalizer_folded: bool  # True: an observation normaliser is inside the module
     created_utc: str  # ISO 8601, e.g. "2025-01-31T12:00:00Z"
     vision: VisionSpec | None = None  # rgb only
+    notes: str = ""  # free text for people, e.g. "placeholder checkpoint, not trained"; optional in JSON
 
     def __post_init__(self):
         for name in ("spec_version", "task", "train_config_hash", "torch_version", "core_version"):
@@ -105,6 +106,8 @@ class PolicyMetadata:
             if not isinstance(getattr(self, name), cls):
                 raise ValueError(f"PolicyMetadata.{name} must be a {cls.__name__}, got {type(getattr(self, name)).__name__}")
         check_observation_spec("PolicyMetadata.observation", self.observation)
+        if not isinstance(self.notes, str):
+            raise ValueError(f"PolicyMetadata.notes must be a string, got {self.notes!r}")
         if not isinstance(self.normalizer_folded, bool):
             raise ValueError(f"PolicyMetadata.normalizer_folded must be a bool, got {self.normalizer_folded!r}")
         try:
@@ -124,8 +127,9 @@ class PolicyMetadata:
 
     @classmethod
     def from_dict(cls, data: dict) -> PolicyMetadata:
-        """Strict: unknown or missing keys raise ValueError naming them."""
-        _check_keys("metadata", data, cls, optional=("vision",))
+        """Strict: unknown or missing keys raise ValueError naming them (``vision`` and ``notes``
+        may be absent: ``notes`` arrived after the first checkpoints were written)."""
+        _check_keys("metadata", data, cls, optional=("vision", "notes"))
         kwargs = dict(data)
         kwargs["observation"] = _observation_from_dict(data["observation"])
         kwargs["action"] = _build("metadata.action", ActionSpec, data["action"])

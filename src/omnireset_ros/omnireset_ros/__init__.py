@@ -1,0 +1,1 @@
+"""Thin rclpy nodes: parameters in, core objects built, messages <-> core inputs/outputs."""

@@ -1,0 +1,197 @@
+"""cameras: rgb8 images + camera_info of the cell's cameras, from the twin or RealSense devices.
+
+sim: a TwinCell of this node's own mirrors the controller's published joint states and object
+poses and renders them; each image carries the stamp of the joint state it shows. real: the
+newest RealSense frame of each camera, stamped with its capture time.
+
+    python -m omnireset_ros.camera_node --ros-args --params-file config/ros/camera_node.yaml
+"""
+from __future__ import annotations
+
+import array
+import sys
+import time
+from pathlib import Path
+
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, JointState
+
+from omnireset_core.interfaces import CameraIntrinsics, HardwareError
+from omnireset_ros import params, topics
+from omnireset_ros.camera_sources import RealSource, SimSource
+from omnireset_ros.conversions import pose_from_msg, ros_now_s, s_to_stamp
+
+TWIN_OBJECTS = ("peg", "peg_hole")
+INTRINSICS_TOLERANCE = 0.02  # relative difference device vs cameras.yaml that earns a warning
+
+
+def camera_info_msg(intr: CameraIntrinsics, stamp, frame_id: str) -> CameraInfo:
+    msg = CameraInfo()
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    msg.width, msg.height = intr.width_px, intr.height_px
+    msg.distortion_model = "plumb_bob"
+    msg.d = [0.0] * 5
+    fx, fy, cx, cy = float(intr.fx_px), float(intr.fy_px), float(intr.cx_px), float(intr.cy_px)
+    msg.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    msg.p = [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return msg
+
+
+def image_msg(rgb, stamp, frame_id: str) -> Image:
+    msg = Image()
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    msg.height, msg.width = int(rgb.shape[0]), int(rgb.shape[1])
+    msg.encoding, msg.is_bigendian, msg.step = "rgb8", 0, 3 * msg.width
+    msg.data = array.array("B", rgb.tobytes())  # array('B') skips the per-element field check
+    return msg
+
+
+class CameraNode(Node):
+    def __init__(self):
+        super().__init__("cameras")
+        from omnireset_sim.config import config_dir as default_config_dir
+        from omnireset_sim.config import load_cameras_config
+
+        self.hardware = params.declare(self, "hardware", "sim", "Source: 'sim' (twin renders) or 'real' (RealSense)")
+        if self.hardware not in ("sim", "real"):
+            raise ValueError(f"parameter hardware must be 'sim' or 'real', got {self.hardware!r}")
+        self.names = list(params.declare(self, "cameras", ["front", "side", "wrist"], "Cameras to publish"))
+        if not self.names or len(set(self.names)) != len(self.names):
+            raise ValueError(f"parameter cameras must list distinct camera names, got {self.names}")
+        rate_hz = params.declare(self, "rate_hz", 10.0, "Image + camera_info rate per camera [Hz]", 0.5, 60.0)
+        config_dir = Path(params.declare(
+            self, "config_dir", str(default_config_dir()),
+            "Directory of cell.yaml, cameras.yaml and robot.yaml; '' = the default") or default_config_dir())
+        cameras_yaml = params.declare(
+            self, "cameras_config", "", "Camera intrinsics/extrinsics YAML; '' = <config_dir>/cameras.yaml")
+        cell_yaml = params.declare(
+            self, "cell_config", "", "hardware:=sim: twin cell YAML; '' = <config_dir>/cell.yaml")
+        robot_yaml = params.declare(
+            self, "robot_config", "", "hardware:=real: serials and stream settings; '' = <config_dir>/robot.yaml")
+        playback = {n: params.declare(self, f"{n}.playback_file", "",
+                                      f"hardware:=real: recording (.bag/.db3) played as camera {n}; '' = live")
+                    for n in self.names}
+        cameras_yaml = Path(cameras_yaml) if cameras_yaml else config_dir / "cameras.yaml"
+
+        # camera_info K comes from cameras.yaml in both modes (the intrinsics the policy was trained with).
+        cameras_config = load_cameras_config(cameras_yaml)
+        self.intrinsics = {}
+        for n in self.names:
+            c = cameras_config[n] if n in cameras_config.names else None
+            if c is None:
+                raise ValueError(f"camera {n!r} is not in {cameras_yaml} (has {', '.join(cameras_config.names)})")
+            self.intrinsics[n] = CameraIntrinsics(c.width_px, c.height_px, c.fx_px, c.fy_px, c.cx_px, c.cy_px)
+
+        self._cell_yaml = Path(cell_yaml) if cell_yaml else config_dir / "cell.yaml"
+        self._cameras_yaml = cameras_yaml
+        self._robot_yaml = Path(robot_yaml) if robot_yaml else config_dir / "robot.yaml"
+        self._playback = playback
+        self._rate_hz = rate_hz
+        self.sim: SimSource | None = None
+        self.real: RealSource | None = None
+
+    def start(self) -> None:
+        """Open the image source, then the topics; the source is released on failure."""
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        if self.hardware == "sim":
+            self.sim = SimSource(self.names, self._cell_yaml, self._cameras_yaml)
+            self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, 10)
+            for obj in TWIN_OBJECTS:
+                self.create_subscription(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=obj),
+                                         lambda msg, obj=obj: self.sim.on_object_pose(obj, *pose_from_msg(msg)), 10)
+        else:
+            self.real = RealSource(self.names, self._robot_yaml, self._playback, self._on_camera_error)
+            self._check_device_intrinsics()
+        self.pub_image = {n: self.create_publisher(Image, topics.CAMERA_IMAGE.format(name=n), 5) for n in self.names}
+        self.pub_info = {n: self.create_publisher(CameraInfo, topics.CAMERA_INFO.format(name=n), 5) for n in self.names}
+        self.create_timer(1.0 / self._rate_hz, self._publish)
+        self.get_logger().info(f"cameras {', '.join(self.names)} from {self.hardware} at {self._rate_hz:g} Hz")
+
+    def _on_joint_state(self, msg: JointState) -> None:
+        self.sim.on_joint_state(msg.header.stamp, msg.name, msg.position)
+
+    def _on_camera_error(self, text: str) -> None:
+        self.get_logger().error(text, throttle_duration_sec=5.0)
+
+    def _check_device_intrinsics(self) -> None:
+        for n in self.names:
+            dev, cfg = self.real.device_intrinsics(n), self.intrinsics[n]
+            if (dev.width_px, dev.height_px) != (cfg.width_px, cfg.height_px):
+                raise ValueError(f"camera {n}: device delivers {dev.width_px}x{dev.height_px} px, "
+                                 f"cameras.yaml says {cfg.width_px}x{cfg.height_px}")
+            pairs = ((dev.fx_px, cfg.fx_px), (dev.fy_px, cfg.fy_px), (dev.cx_px, cfg.cx_px), (dev.cy_px, cfg.cy_px))
+            if any(abs(a - b) > INTRINSICS_TOLERANCE * b for a, b in pairs):
+                self.get_logger().warn(f"camera {n}: device intrinsics {dev} differ from cameras.yaml {cfg}; "
+                                       "camera_info publishes cameras.yaml's")
+
+    def _publish(self) -> None:
+        if self.sim is not None:
+            out = self.sim.render()
+            if out is None:
+                since = self.sim.state_received_s
+                what = ("no joint_states received yet" if since is None
+                        else f"no new joint_states for {time.monotonic() - since:.1f} s")
+                self.get_logger().warn(f"{what} on {topics.JOINT_STATES}: publishing no images",
+                                       throttle_duration_sec=5.0)
+                return
+            stamp, frames = out
+            items = [(n, rgb, stamp) for n, rgb in frames.items()]
+        else:
+            now_ros_s, now_s = ros_now_s(self), time.monotonic()
+            items = [(n, f.rgb, s_to_stamp(now_ros_s - (now_s - f.stamp_s))) for n, f in self.real.new_frames().items()]
+        for name, rgb, stamp in items:
+            frame_id = f"{name}_optical"
+            self.pub_image[name].publish(image_msg(rgb, stamp, frame_id))
+            self.pub_info[name].publish(camera_info_msg(self.intrinsics[name], stamp, frame_id))
+
+    def close(self) -> None:
+        for source in (self.sim, self.real):
+            if source is not None:
+                source.close()
+        self.sim = self.real = None
+
+
+CONFIG_ERRORS = (HardwareError, ValueError, OSError, ParameterException)
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node, exit_code = None, 0
+    try:
+        try:
+            node = CameraNode()
+            node.start()
+        except CONFIG_ERRORS as exc:
+            # Missing device or bad configuration: one line, no traceback.
+            rclpy.logging.get_logger("cameras").fatal(f"cannot start: {exc}")
+            exit_code = 1
+        else:
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # SIGINT: rclpy shuts the context down and Python raises KeyboardInterrupt
+    except Exception:
+        if rclpy.ok():
+            raise  # a genuine failure; otherwise the wait set lost its context to a SIGINT
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+"""policy: runs a policy checkpoint at 10 Hz and sends end-effector targets to the controller.
+
+    python -m omnireset_ros.policy_node --ros-args --params-file config/ros/policy_node.yaml
+
+Each tick takes the LATEST sample of every input (it never waits for one), builds the
+observation of the checkpoint's metadata, steps ``PolicyRuntime`` and, while activated and not
+overridden by the supervisor, publishes TARGET_POSE and GRIPPER_COMMAND. The runtime is stepped
+while deactivated too (nothing is published), so diagnostics show input health and step latency
+before activation.
+
+Decisions:
+- A checkpoint that does not load (missing, corrupted, wrong task or spec) leaves the node up
+  with no policy: DIAGNOSTICS says ERROR with the reason, activation is refused with it.
+- Refused step (stale/missing/non-finite/invalid input): nothing is published (the controller
+  holds once the last target is older than its max_target_age_s), DIAGNOSTICS WARN names the
+  input(s) and ages. Commanding resumes by itself once inputs are fresh. If the last accepted
+  step is older than ``history_reset_gap_s`` (0.3 s: the controller has held the arm since), the
+  history is reset first (first-sample padding, as at an episode start: the stacked steps no
+  longer describe the motion); a shorter gap (a tick or two) keeps it, since padding mid-motion
+  would tell the policy the arm is still.
+- GRIPPER_OVERRIDE true (received within ``override_timeout_s``): no targets, the runtime is not
+  stepped; when it ends the history is reset (the release moved the scene to a new start state).
+- ``checkpoint`` and ``task`` are dynamic: setting either reloads; reloading while active
+  deactivates first (the caller, e.g. the scheduler, activates again).
+- Relative checkpoint paths resolve as documented in ``policy_paths`` (working directory, source
+  tree root, installed share dir); the default is the bundled untrained placeholder.
+"""
+from __future__ import annotations
+
+import collections
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Bool
+from std_srvs.srv import SetBool
+
+from omnireset_core.policy import (
+    CheckpointError,
+    ExpectedSpec,
+    InputAgeLimits,
+    PolicyInputError,
+    PolicyRuntime,
+    StaleInputError,
+    VisionSpec,
+)
+from omnireset_core.spec.contract import ActionSpec, ObservationSpec, default_actor_observation
+from omnireset_core.tasks import load_task
+from omnireset_ros import params, topics
+from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp, stamp_to_s
+from omnireset_ros.policy_observation import (
+    StampedJoints,
+    StampedPose,
+    build_terms,
+    rgb_frame,
+    unsupported_terms,
+)
+from omnireset_ros.policy_paths import DEFAULT_CHECKPOINT, is_placeholder, resolve
+
+DIAGNOSTIC_NAME = "omnireset/policy"
+DYNAMIC = ("checkpoint", "task")
+LATENCY_WINDOW = 300  # steps kept for the latency percentiles (30 s at 10 Hz)
+
+
+class PolicyNode(Node):
+    def __init__(self):
+        super().__init__("policy")
+        core_limits = InputAgeLimits()
+        p = lambda *a, **k: params.declare(self, *a, **k)  # noqa: E731
+        p("checkpoint", DEFAULT_CHECKPOINT, "Policy checkpoint (TorchScript + metadata). Relative paths are tried "
+          "against the working directory, the workspace root, then share/omnireset_ros. Dynamic: setting it "
+          "reloads (deactivating first).", read_only=False)
+        p("task", "peg", "Task name (omnireset_core.tasks) or task YAML path; the checkpoint must be for it and "
+          "its objects' twin poses are observed. Dynamic, like checkpoint.", read_only=False)
+        self.kind = p("kind", "state", "Expected policy kind: 'state' (PPO expert) or 'rgb' (student)")
+        self.rate_hz = p("rate_hz", 10.0, "Policy step rate [Hz]; must equal the checkpoint's policy_rate_hz",
+                         1.0, 100.0)
+        self.limits = InputAgeLimits(
+            observation_s=p("max_observation_age_s", core_limits.observation_s,
+                            "Oldest usable observation term sample at a step [s]", 0.001, 10.0),
+            frame_s=p("max_frame_age_s", 0.15, "Oldest usable camera frame at a step [s]: one 10 Hz camera "
+                      "period plus rendering/transport", 0.001, 10.0),
+            ee_pose_s=p("max_ee_pose_age_s", 0.05, "Oldest usable measured TCP pose at a step [s] (the target is "
+                        "built from it): five 100 Hz periods, room for the DDS hop and executor latency", 0.001, 10.0))
+        self.history_reset_gap_s = p(
+            "history_reset_gap_s", 0.3, "After refused steps, resume from a reset history if the last accepted "
+            "step is older than this [s] (the controller has held the arm since, at 0.3 s); else keep it", 0.0, 60.0)
+        self.autostart = p("autostart", False, "Activate as soon as the checkpoint has loaded")
+        self.override_timeout_s = p("override_timeout_s", 0.5, "A true GRIPPER_OVERRIDE counts for this long "
+                                    "after it was received [s] (the supervisor repeats it at 10 Hz)", 0.05, 10.0)
+        self.cameras = tuple(p("cameras", ["front", "side", "wrist"], "kind rgb: camera names, in the order the "
+                               "checkpoint expects"))
+        self.image_hw = tuple(p("image_hw_px", [224, 224], "kind rgb: image height and width [px]"))
+        self.frames_per_camera = p("frames_per_camera", 5, "kind rgb: frames stacked per camera", 1, 100)
+        self.proprio_terms = tuple(p("rgb_proprio_terms", ["last_action", "joint_pos", "ee_pose_b"],
+                                     "kind rgb: proprioceptive observation terms (names of the actor contract)"))
+        torch.set_num_threads(p("torch_threads", 1, "torch intra-op threads", 1, 64))
+
+        # latest samples (ROS-clock stamps)
+        self._joints: StampedJoints | None = None
+        self._ee: StampedPose | None = None
+        self._objects: dict[str, StampedPose | None] = {}
+        self._images: dict[str, Image] = {}
+        self._override = (False, -np.inf)  # (value, time.monotonic() of receipt)
+
+        self.runtime: PolicyRuntime | None = None
+        self.load_error = "not loaded yet"
+        self.placeholder = False
+        self.notes = ""
+        self.task_name = ""
+        self.active = False
+        self._needs_reset = False
+        self._last_step_s = -float("inf")  # ROS time of the last accepted step
+        self._overridden = False
+        self._refusal: PolicyInputError | None = None  # in force while steps are refused
+        self._refused_steps = 0
+        self.last_refusal = ""  # last refusal message, kept after recovery
+        self.refusals = 0
+        self.publish_count = 0
+        self._latency_ms: collections.deque[float] = collections.deque(maxlen=LATENCY_WINDOW)
+        self._object_subs = []
+
+        self.pub_target = self.create_publisher(PoseStamped, topics.TARGET_POSE, 10)
+        self.pub_gripper = self.create_publisher(Bool, topics.GRIPPER_COMMAND, 10)
+        self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
+        self.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, qos_profile_sensor_data)
+        self.create_subscription(PoseStamped, topics.EE_POSE, self._on_ee, qos_profile_sensor_data)
+        self.create_subscription(Bool, topics.GRIPPER_OVERRIDE, self._on_override, 10)
+        if self.kind == "rgb":
+            for cam in self.cameras:
+                self.create_subscription(Image, topics.CAMERA_IMAGE.format(name=cam),
+                                         lambda msg, cam=cam: self._images.__setitem__(cam, msg), 1)
+        self.create_service(SetBool, topics.POLICY_ACTIVATE, self._on_activate)
+        self.add_on_set_parameters_callback(self._check_dynamic)
+        self.add_post_set_parameters_callback(self._on_dynamic_set)
+
+        self._load()
+        if self.autostart and self.runtime is not None:
+            self._activate()
+        self.create_timer(1.0 / self.rate_hz, self._tick)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+    # --- checkpoint ------------------------------------------------------------------------
+    def _expected(self, task_name: str) -> ExpectedSpec:
+        action = ActionSpec(policy_rate_hz=self.rate_hz)
+        if self.kind == "rgb":
+            by_name = {t.name: t for t in default_actor_observation().terms}
+            unknown = [n for n in self.proprio_terms if n not in by_name]
+            if unknown:
+                raise CheckpointError(f"rgb_proprio_terms: unknown term(s) {unknown}; known {sorted(by_name)}")
+            proprio = ObservationSpec(terms=tuple(by_name[n] for n in self.proprio_terms))
+            vision = VisionSpec(cameras=self.cameras, image_hw=self.image_hw, frames_per_camera=self.frames_per_camera)
+            return ExpectedSpec.rgb(proprio, task=task_name, vision=vision, action=action)
+        return ExpectedSpec(kind=self.kind, observation=default_actor_observation(), task=task_name, action=action)
+
+    def _load(self) -> None:
+        """(Re)load checkpoint + task from the parameters; on failure keep no policy and say why."""
+        checkpoint = self.get_parameter("checkpoint").value
+        task = self.get_parameter("task").value
+        self.runtime, self.placeholder, self.notes = None, False, ""
+        self._refusal, self._refused_steps = None, 0
+        path, tried = resolve(checkpoint)
+        try:
+            try:
+                task_def = load_task(task)
+            except ValueError as exc:
+                raise CheckpointError(f"task: {exc}") from None
+            self._watch_objects(task_def.insertive_object, task_def.receptive_object)
+            self.task_name = task_def.name
+            expected = self._expected(task_def.name)
+            if not path.is_file() and tried != [Path(checkpoint).expanduser()]:  # relative: say where we looked
+                raise CheckpointError(f"checkpoint file not found: {checkpoint} (looked in: "
+                                      f"{', '.join(str(t) for t in tried)})")
+            runtime = PolicyRuntime.load(path, expected, self.limits)
+            unsupported = unsupported_terms(t.name for t in runtime.caller_terms)
+            if unsupported:
+                raise CheckpointError(f"{path}: observation term(s) {unsupported} are not produced by this node")
+        except Exception as exc:  # CheckpointError; ValueError: a bad kind or vision parameter; anything else
+            self.load_error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            self.get_logger().error(f"checkpoint not loaded, activation refused: {self.load_error}")
+            self._publish_diagnostics()
+            return
+        self.runtime, self.load_error = runtime, ""
+        md = runtime.metadata
+        self.notes, self.placeholder = md.notes, is_placeholder(md.notes)
+        self.get_logger().info(f"loaded {md.kind} policy for task '{md.task}' from {path} "
+                               f"(created {md.created_utc}, {md.train_config_hash[:19]})")
+        if self.placeholder:
+            self.get_logger().warn(md.notes)
+        elif md.notes:
+            self.get_logger().info(f"checkpoint notes: {md.notes}")
+        self._publish_diagnostics()
+
+    def _watch_objects(self, insertive: str, receptive: str) -> None:
+        if list(self._objects) == [insertive, receptive]:
+            return
+        for sub in self._object_subs:
+            self.destroy_subscription(sub)
+        self._objects = {insertive: None, receptive: None}
+        self._object_subs = [
+            self.create_subscription(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=name),
+                                     lambda msg, name=name: self._on_object(name, msg), qos_profile_sensor_data)
+            for name in (insertive, receptive)]
+
+    def _check_dynamic(self, parameters) -> SetParametersResult:
+        for param in parameters:
+            if param.name in DYNAMIC and (not isinstance(param.value, str) or not param.value.strip()):
+                return SetParametersResult(successful=False, reason=f"{param.name} must be a non-empty string")
+        return SetParametersResult(successful=True)
+
+    def _on_dynamic_set(self, parameters) -> None:
+        changed = [p.name for p in parameters if p.name in DYNAMIC]
+        if not changed:
+            return
+        if self.active:
+            self.active = False
+            self.get_logger().info(f"{', '.join(changed)} changed: deactivated to reload")
+        self._load()
+
+    # --- inputs ----------------------------------------------------------------------------
+    def _on_joints(self, msg: JointState) -> None:
+        index = {name: i for i, name in enumerate(msg.name)}
+        try:
+            q = np.array([msg.position[index[n]] for n in topics.ARM_JOINTS], dtype=np.float64)
+        except (KeyError, IndexError):
+            self.get_logger().warn(f"joint_states without the arm joints {topics.ARM_JOINTS}: ignored",
+                                   throttle_duration_sec=5.0)
+            return
+        self._joints = StampedJoints(stamp_to_s(msg.header.stamp), q)
+
+    def _on_ee(self, msg: PoseStamped) -> None:
+        if self._frame_ok(msg, "ee_pose"):
+            self._ee = StampedPose(stamp_to_s(msg.header.stamp), *pose_from_msg(msg))
+
+    def _on_object(self, name: str, msg: PoseStamped) -> None:
+        if name in self._objects and self._frame_ok(msg, name):
+            self._objects[name] = StampedPose(stamp_to_s(msg.header.stamp), *pose_from_msg(msg))
+
+    def _frame_ok(self, msg: PoseStamped, what: str) -> bool:
+        if msg.header.frame_id == topics.BASE_FRAME:
+            return True
+        self.get_logger().warn(f"{what} in frame {msg.header.frame_id!r}, expected {topics.BASE_FRAME!r}: ignored",
+                               throttle_duration_sec=5.0)
+        return False
+
+    def _on_override(self, msg: Bool) -> None:
+        self._override = (bool(msg.data), time.monotonic())
+
+    def _override_active(self) -> bool:
+        value, received = self._override
+        return value and time.monotonic() - received <= self.override_timeout_s
+
+    # --- activation ------------------------------------------------------------------------
+    def _activate(self) -> None:
+        self.runtime.reset()
+        self._needs_reset = False
+        self.active = True
+        self.get_logger().info("activated: commanding")
+
+    def _on_activate(self, request, response):
+        if request.data:
+            if self.runtime is None:
+                response.success, response.message = False, self.load_error
+                self.get_logger().warn(f"activation refused: {self.load_error}")
+            elif self.active:
+                response.success, response.message = True, "already active"
+            else:
+                self._activate()
+                response.success, response.message = True, "activated"
+        else:
+            if self.active:
+                self.get_logger().info("deactivated: not commanding")
+            self.active = False
+            response.success, response.message = True, "deactivated"
+        self._publish_diagnostics()
+        return response
+
+    # --- the policy step -------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self.runtime is None:
+            return
+        if self._override_active():
+            if not self._overridden:
+                self.get_logger().info("supervisor override: no targets, the controller holds")
+            self._overridden, self._needs_reset = True, True
+            return
+        if self._overridden:
+            self._overridden = False
+            self.get_logger().info("supervisor override ended: resuming from a reset history")
+        now_s = ros_now_s(self)
+        gap_s = now_s - self._last_step_s
+        if self._needs_reset or (self._refusal is not None and gap_s > self.history_reset_gap_s):
+            self.runtime.reset()
+            self._needs_reset = False
+        try:
+            command = self._step(now_s)
+        except PolicyInputError as exc:
+            self._on_refused(exc)
+            return
+        except Exception as exc:  # the module itself failed: the policy is unusable until reloaded
+            self.runtime, self.active = None, False
+            self.load_error = f"policy step failed, reload to retry: {type(exc).__name__}: {exc}"
+            self.get_logger().error(f"{self.load_error}; deactivated")
+            self._publish_diagnostics()
+            return
+        self._last_step_s = now_s
+        if self._refusal is not None:
+            kept = "reset" if gap_s > self.history_reset_gap_s else "kept"
+            since = f"{gap_s:.2f} s since the last step" if gap_s < float("inf") else "first step"
+            self.get_logger().info(f"inputs usable again after {self._refused_steps} refused step(s), {since}: "
+                                   f"history {kept}")
+            self._refusal, self._refused_steps = None, 0
+            self._publish_diagnostics()
+        if self.active:
+            stamp = s_to_stamp(command.stamp_s)
+            self.pub_target.publish(pose_msg(command.target_pos_b, command.target_quat_b, stamp, topics.BASE_FRAME))
+            self.pub_gripper.publish(Bool(data=bool(command.gripper_close)))
+            self.publish_count += 1
+
+    def _step(self, now_s: float):
+        rt = self.runtime
+        insertive, receptive = self._objects.values()
+        obs = build_terms([t.name for t in rt.caller_terms], self._joints, self._ee, insertive, receptive)
+        frames = {}
+        for cam in rt.cameras:
+            msg = self._images.get(cam)
+            if msg is not None:
+                frames[cam] = (stamp_to_s(msg.header.stamp),
+                               rgb_frame(cam, msg.encoding, msg.height, msg.width, msg.step, msg.data))
+        if self._ee is None:
+            raise StaleInputError("stale policy input: 'ee_pose' never received", ("ee_pose",))
+        missing = [f"camera/{c}" for c in rt.cameras if c not in frames]
+        if missing:
+            raise StaleInputError(f"stale policy input: {', '.join(repr(m) for m in missing)} never received",
+                                   tuple(missing))
+        start = time.perf_counter()
+        command = rt.step(now_s, obs, frames, self._ee.pos_m, self._ee.quat_wxyz, self._ee.stamp_s)
+        self._latency_ms.append(1e3 * (time.perf_counter() - start))
+        return command
+
+    def _on_refused(self, exc: PolicyInputError) -> None:
+        self.refusals += 1
+        self._refused_steps += 1
+        self.last_refusal = str(exc)
+        first = self._refusal is None or set(self._refusal.inputs) != set(exc.inputs)
+        self._refusal = exc
+        if first:  # log and report when a refusal starts or the refused inputs change
+            text = f"step refused, not commanding: {exc}"
+            if self.active:  # rclpy needs one severity per call site
+                self.get_logger().warn(text)
+            else:
+                self.get_logger().info(text)
+            self._publish_diagnostics()
+
+    # --- diagnostics -----------------------------------------------------------------------
+    def diagnostic_status(self) -> DiagnosticStatus:
+        d = DiagnosticStatus(name=DIAGNOSTIC_NAME, hardware_id="policy")
+        if self.runtime is None:
+            d.level, d.message = DiagnosticStatus.ERROR, f"no policy: {self.load_error}"
+        elif self._refusal is not None:
+            d.level, d.message = DiagnosticStatus.WARN, f"inputs refused: {self._refusal}"
+        elif self._overridden:
+            d.level, d.message = DiagnosticStatus.OK, "overridden by the supervisor"
+        elif self.placeholder:
+            d.level, d.message = DiagnosticStatus.WARN, "placeholder checkpoint, not trained"
+        else:
+            d.level, d.message = DiagnosticStatus.OK, "active" if self.active else "loaded, inactive"
+        lat = np.asarray(self._latency_ms)
+        p50, p99 = np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2
+        values = {
+            "loaded": self.runtime is not None,
+            "placeholder": self.placeholder,
+            "active": self.active,
+            "overridden": self._overridden,
+            "checkpoint": self.get_parameter("checkpoint").value,
+            "task": self.task_name,
+            "kind": self.kind,
+            "load_error": self.load_error,
+            "refused_inputs": ",".join(self._refusal.inputs) if self._refusal is not None else "",
+            "last_refusal": self.last_refusal,
+            "refusals": self.refusals,
+            "step_latency_p50_ms": f"{p50:.3f}",
+            "step_latency_p99_ms": f"{p99:.3f}",
+            "publish_count": self.publish_count,
+            "notes": self.notes,
+        }
+        d.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+        return d
+
+    def _publish_diagnostics(self) -> None:
+        msg = DiagnosticArray()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.status = [self.diagnostic_status()]
+        self.pub_diag.publish(msg)
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    try:
+        node = PolicyNode()
+    except (ValueError, ParameterException) as exc:  # a parameter outside its range or of the wrong type
+        rclpy.logging.get_logger("policy").fatal(f"cannot start: {exc}")
+        rclpy.try_shutdown()
+        sys.exit(1)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

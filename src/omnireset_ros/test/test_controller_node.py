@@ -1,0 +1,210 @@
+"""controller node over real DDS: state topics, tracking, holding on stale/refused targets, gripper."""
+import math
+import time
+
+import numpy as np
+from conftest import CONFIG_DIR, wait_for
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import PoseStamped
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+
+from omnireset_core.control.config import load_controller_config
+from omnireset_ros import topics
+from omnireset_ros.conversions import pose_from_msg, pose_msg
+from omnireset_sim.config import load_cell_config
+
+PARAMS_FILE = CONFIG_DIR / "ros" / "controller_node.yaml"
+MAX_TARGET_AGE_S = load_controller_config(CONFIG_DIR / "controller.yaml").safety.max_target_age_s
+FINGERS = ("left_finger_joint", "right_finger_joint")
+
+
+class Recorder:
+    """Subscribes the controller's outputs on the probe node; messages kept with arrival times."""
+
+    def __init__(self, probe):
+        self.joints, self.ee, self.diag, self.objects = [], [], [], {"peg": [], "peg_hole": []}
+        probe.create_subscription(JointState, topics.JOINT_STATES,
+                                  lambda m: self.joints.append((time.monotonic(), m)), 50)
+        probe.create_subscription(PoseStamped, topics.EE_POSE, lambda m: self.ee.append((time.monotonic(), m)), 50)
+        probe.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, self._on_diag, 10)
+        for name, store in self.objects.items():
+            probe.create_subscription(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=name),
+                                      lambda m, s=store: s.append(m), 50)
+
+    def _on_diag(self, msg):
+        for status in msg.status:
+            if status.name == "omnireset/controller":
+                self.diag.append((time.monotonic(), status))
+
+    def ee_pos(self) -> np.ndarray:
+        return pose_from_msg(self.ee[-1][1])[0]
+
+    def ee_since(self, t0: float) -> np.ndarray:
+        return np.array([pose_from_msg(m)[0] for t, m in list(self.ee) if t >= t0])
+
+    def diag_since(self, t0: float):
+        """Latest controller status received after t0 (key/values as a dict), or None."""
+        recent = [s for t, s in list(self.diag) if t >= t0]
+        if not recent:
+            return None
+        s = recent[-1]
+        return s, {kv.key: kv.value for kv in s.values}
+
+    def fingers(self) -> np.ndarray:
+        msg = self.joints[-1][1]
+        return np.array([msg.position[list(msg.name).index(n)] for n in FINGERS])
+
+
+def rate_hz(samples, t0: float, t1: float) -> float:
+    """Publishing rate from the header stamps of the messages received between t0 and t1
+    (the sender's clock: a late delivery to this probe does not count as a slow publisher)."""
+    stamps = sorted(m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec for t, m in list(samples) if t0 <= t < t1)
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def start_controller(start_node, probe):
+    rec = Recorder(probe)
+    node = start_node("controller_node", params_files=[PARAMS_FILE])
+    wait_for(lambda: len(rec.ee) > 5 and len(rec.joints) > 5, timeout_s=20.0)
+    return node, rec
+
+
+def test_state_topics_at_100hz_with_object_poses_and_diagnostics(start_node, probe):
+    node, rec = start_controller(start_node, probe)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    time.sleep(2.0)
+    t1 = time.monotonic()
+    assert 80.0 <= rate_hz(rec.joints, t0, t1) <= 120.0
+    assert 80.0 <= rate_hz(rec.ee, t0, t1) <= 120.0
+
+    js = rec.joints[-1][1]
+    assert list(js.name) == [*topics.ARM_JOINTS, *FINGERS]
+    assert len(js.position) == len(js.velocity) == 8
+    cell = load_cell_config(CONFIG_DIR / "cell.yaml")
+    np.testing.assert_allclose(js.position[:6], cell.arm.home_q_rad, atol=2e-3)  # holding home
+    np.testing.assert_allclose(rec.ee_pos(), [0.45, 0.0, 0.25], atol=2e-3)
+    assert rec.ee[-1][1].header.frame_id == topics.BASE_FRAME
+
+    # Ground-truth object poses at their configured places, same stamps as the joint states.
+    assert len(rec.objects["peg"]) > 50 and len(rec.objects["peg_hole"]) > 50
+    peg, hole = rec.objects["peg"][-1], rec.objects["peg_hole"][-1]
+    np.testing.assert_allclose(pose_from_msg(peg)[0][:2], cell.peg.initial_pose_b.pos_m[:2], atol=2e-3)
+    np.testing.assert_allclose(pose_from_msg(hole)[0], cell.hole.pose_b.pos_m, atol=1e-6)
+    joint_stamps = {(m.header.stamp.sec, m.header.stamp.nanosec) for _, m in rec.joints}
+    assert (peg.header.stamp.sec, peg.header.stamp.nanosec) in joint_stamps
+
+    status, values = wait_for(lambda: rec.diag_since(t0), timeout_s=2.0)
+    assert status.level == DiagnosticStatus.OK, status.message
+    assert values["mode"] == "holding" and values["reason"] == "no target yet"
+    assert int(values["ticks"]) > 500 and int(values["refused_targets"]) == 0
+    assert {"overruns", "period_p50_ms", "period_p99_ms"} <= set(values)
+    assert 1.9 <= float(values["period_p50_ms"]) <= 2.1
+
+    assert node.stop() == 0, node.output
+    assert "Traceback" not in node.output
+
+
+def test_tracks_a_target_then_holds_when_it_goes_stale_or_is_refused(start_node, probe):
+    node, rec = start_controller(start_node, probe)
+    pub = probe.create_publisher(PoseStamped, topics.TARGET_POSE, 10)
+    start = rec.ee_pos()
+    quat = pose_from_msg(rec.ee[-1][1])[1]
+    goal = start + np.array([0.03, 0.04, 0.0])  # 5 cm away
+    sent = {"pos": goal, "frame": topics.BASE_FRAME}
+
+    def send():
+        pub.publish(pose_msg(sent["pos"], quat, probe.get_clock().now().to_msg(), sent["frame"]))
+
+    timer = probe.create_timer(0.1, send)  # the 10 Hz policy
+    time.sleep(2.0)
+    err_mm = 1e3 * np.linalg.norm(rec.ee_pos() - goal)
+    assert err_mm < 1.0, f"ee {err_mm:.2f} mm from the target after 2 s"
+    status, values = rec.diag_since(time.monotonic() - 0.6)
+    assert status.level == DiagnosticStatus.OK and values["mode"] == "tracking"
+
+    # The sender stops: after max_target_age the controller holds its pose.
+    probe.destroy_timer(timer)
+    time.sleep(MAX_TARGET_AGE_S + 0.2)
+    t0 = time.monotonic()
+    time.sleep(2.0)
+    held = rec.ee_since(t0)
+    assert len(held) > 150
+    drift_mm = 1e3 * np.linalg.norm(held - held[0], axis=1).max()
+    assert drift_mm < 1.0, f"ee moved {drift_mm:.2f} mm while holding"
+    status, values = rec.diag_since(t0)
+    assert status.level == DiagnosticStatus.WARN
+    assert values["mode"] == "holding" and "older than" in values["reason"]
+
+    # A NaN target is refused and the arm holds.
+    sent["pos"] = np.array([math.nan, 0.0, 0.2])
+    t0 = time.monotonic()
+    timer = probe.create_timer(0.1, send)
+    time.sleep(1.5)
+    held = rec.ee_since(t0)
+    assert 1e3 * np.linalg.norm(held - held[0], axis=1).max() < 1.0
+    status, values = rec.diag_since(t0 + 0.6)
+    assert status.level == DiagnosticStatus.WARN
+    assert values["reason"] == "refused target: non-finite target"
+    assert int(values["refused_targets"]) >= 5
+
+    # A target in another frame is refused (and counted) too, even one close by.
+    sent["pos"], sent["frame"] = held[-1] + [0.0, 0.0, 0.01], "world"
+    refused_before = int(values["refused_targets"])
+    t0 = time.monotonic()
+    time.sleep(1.5)
+    probe.destroy_timer(timer)
+    held = rec.ee_since(t0)
+    assert 1e3 * np.linalg.norm(held - held[0], axis=1).max() < 1.0
+    status, values = rec.diag_since(t0 + 0.6)
+    assert status.level == DiagnosticStatus.WARN and "frame_id 'world'" in values["reason"]
+    assert int(values["refused_targets"]) >= refused_before + 5
+
+    assert node.stop() == 0, node.output
+    assert "Traceback" not in node.output
+
+
+def test_gripper_command_override_and_reset_fault(start_node, probe):
+    node, rec = start_controller(start_node, probe)
+    cmd = probe.create_publisher(Bool, topics.GRIPPER_COMMAND, 10)
+    override = probe.create_publisher(Bool, topics.GRIPPER_OVERRIDE, 10)
+    wait_for(lambda: cmd.get_subscription_count() and override.get_subscription_count())
+    assert rec.fingers().max() < 1e-3  # starts open
+
+    cmd.publish(Bool(data=True))
+    wait_for(lambda: rec.fingers().min() > 0.04, timeout_s=2.0)  # fully closed: 42.5 mm per finger
+
+    # Override: held open while true, whatever the command says; the command returns when it clears.
+    override.publish(Bool(data=True))
+    wait_for(lambda: rec.fingers().max() < 1e-3, timeout_s=2.0)
+    cmd.publish(Bool(data=True))
+    time.sleep(0.8)
+    assert rec.fingers().max() < 1e-3
+    override.publish(Bool(data=False))
+    wait_for(lambda: rec.fingers().min() > 0.04, timeout_s=2.0)
+
+    cmd.publish(Bool(data=False))
+    wait_for(lambda: rec.fingers().max() < 1e-3, timeout_s=2.0)
+
+    client = probe.create_client(Trigger, topics.CONTROLLER_RESET_FAULT)
+    assert client.wait_for_service(timeout_sec=5.0)
+    future = client.call_async(Trigger.Request())
+    wait_for(future.done, timeout_s=5.0)
+    assert future.result().success
+
+    assert node.stop() == 0, node.output  # SIGINT: loop stopped, twin released, clean exit
+    assert "Traceback" not in node.output
+
+
+def test_real_hardware_unreachable_exits_with_one_clear_line(start_node):
+    node = start_node("controller_node", params={"hardware": "real", "robot_ip": "127.0.0.1"})
+    t0 = time.monotonic()
+    rc = node.proc.wait(timeout=15.0)
+    node.stop()
+    assert rc != 0
+    assert time.monotonic() - t0 < 15.0
+    out = node.output
+    assert "Traceback" not in out
+    assert "127.0.0.1" in out and "unreachable" in out and "Check:" in out

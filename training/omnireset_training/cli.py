@@ -1,0 +1,257 @@
+"""``omnireset-train``: train, evaluate, export, or run the whole pipeline at a given scale.
+
+Configs: a scale preset (``toy`` for tests, ``cpu`` the CPU defaults), then ``--config`` YAML
+(any subset of ``TrainConfig``), then flags. Every command writes its resolved config next to
+its outputs. The reset generator's subcommands (``grasps``, ``partial-assemblies``, ``resets``)
+are added when ``omnireset_training.resets`` is installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from omnireset_training.env_config import EnvConfig
+from omnireset_training.export import _plain, export_actor, load_actor
+from omnireset_training.reset_source import load_resets
+from omnireset_training.rl.config import PPOConfig, TrainConfig
+
+SCALES = ("toy", "cpu")
+
+
+def preset(scale: str) -> TrainConfig:
+    if scale == "toy":  # a few minutes on 2 cores: wiring, not learning
+        return TrainConfig(env=EnvConfig(num_envs=16), ppo=PPOConfig(num_steps_per_env=8, num_mini_batches=2),
+                           max_iterations=2, save_interval=1, eval_episodes=4)
+    if scale == "cpu":
+        return TrainConfig()
+    raise ValueError(f"unknown scale {scale!r}; scales are {SCALES}")
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def resolve_config(args) -> TrainConfig:
+    data = preset(args.scale).to_dict()
+    if getattr(args, "config", None):
+        with open(args.config) as f:
+            data = _merge(data, yaml.safe_load(f) or {})
+    cfg = TrainConfig.from_dict(data)
+    env, ppo = cfg.env, cfg.ppo
+    if getattr(args, "num_envs", None):
+        env = replace(env, num_envs=args.num_envs)
+    if getattr(args, "threads", None) is not None:
+        env = replace(env, num_threads=args.threads)
+    if getattr(args, "steps_per_env", None):
+        ppo = replace(ppo, num_steps_per_env=args.steps_per_env)
+    if getattr(args, "reset_mix", None):
+        env = replace(env, reset_probabilities=dict(json.loads(args.reset_mix)))
+    cfg = replace(cfg, env=env, ppo=ppo)
+    if getattr(args, "iterations", None):
+        cfg = replace(cfg, max_iterations=args.iterations)
+    if getattr(args, "seed", None) is not None:
+        cfg = replace(cfg, seed=args.seed, env=replace(cfg.env, seed=args.seed))
+    return cfg
+
+
+def write_config(cfg: TrainConfig, folder: Path, name: str = "config.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with open(path, "w") as f:
+        yaml.safe_dump(_plain(cfg.to_dict()), f, sort_keys=False)
+    return path
+
+
+def _resets(folder: str | None, out: Path, seed: int):
+    if folder:
+        return load_resets(folder)
+    from omnireset_training.toy_resets import make_toy_resets
+
+    resets = make_toy_resets(16, seed=seed)
+    resets.save(out / "toy_resets")
+    return resets
+
+
+# --- commands ---------------------------------------------------------------------------------------
+def cmd_train(args) -> Path:
+    from omnireset_training.rl.runner import make_runner
+
+    cfg = resolve_config(args)
+    out = Path(args.out)
+    write_config(cfg, out)
+    runner = make_runner(cfg, _resets(args.resets, out, cfg.seed), out)
+    if args.resume:
+        runner.load(args.resume)
+    runner.learn(cfg.max_iterations, init_at_random_ep_len=cfg.random_initial_episode_length and not args.resume)
+    final = out / f"model_{runner.current_learning_iteration}.pt"
+    if cfg.eval_episodes:
+        rate = runner.evaluate()
+        (out / "eval.json").write_text(json.dumps({"success_reaching": rate, "episodes": cfg.eval_episodes,
+                                                     "checkpoint": final.name}, indent=2))
+        print(f"evaluation from reaching resets: success {rate:.3f} over {cfg.eval_episodes} episodes")
+    print(f"checkpoint: {final}")
+    return final
+
+
+def _config_beside(checkpoint: Path, args) -> TrainConfig:
+    """The run's config.yaml next to the checkpoint (else the preset), then --config and flags."""
+    if getattr(args, "config", None) is None and (checkpoint.parent / "config.yaml").exists():
+        args.config = str(checkpoint.parent / "config.yaml")
+    return resolve_config(args)
+
+
+def cmd_evaluate(args) -> float:
+    from omnireset_core.policy import CheckpointError, read_checkpoint
+    from omnireset_training.mujoco_env import OmniResetEnv
+    from omnireset_training.rl.runner import eval_env_config, evaluate_policy
+
+    checkpoint = Path(args.checkpoint)
+    cfg = _config_beside(checkpoint, args)
+    episodes = args.episodes or cfg.eval_episodes
+    try:
+        module, _ = read_checkpoint(checkpoint)  # an exported TorchScript policy
+
+        def policy(obs):
+            return module(obs["policy"])
+    except CheckpointError:  # not TorchScript: a training checkpoint
+        actor = load_actor(checkpoint, cfg)
+
+        def policy(obs):
+            return actor(obs)
+    out = Path(args.out) if args.out else checkpoint.parent
+    env = OmniResetEnv(eval_env_config(cfg.env, episodes), _resets(args.resets, out, cfg.seed))
+    rate = evaluate_policy(policy, env, episodes)
+    write_config(cfg, out, "evaluate_config.yaml")
+    (out / "evaluate.json").write_text(json.dumps({"success_reaching": rate, "episodes": episodes,
+                                                    "checkpoint": str(checkpoint)}, indent=2))
+    print(f"success from reaching resets: {rate:.3f} over {episodes} episodes")
+    return rate
+
+
+def cmd_export(args) -> Path:
+    checkpoint = Path(args.checkpoint)
+    cfg = _config_beside(checkpoint, args)
+    out = Path(args.out) if args.out else checkpoint.with_name("policy.pt")
+    path = export_actor(load_actor(checkpoint, cfg), out, cfg)
+    print(f"exported {path} (config beside it: {path.with_suffix('.config.yaml').name})")
+    return path
+
+
+# Reset generation per scale: states per type, grasps, partial assemblies (None: generator defaults).
+GENERATION = {"toy": (8, 16, 16), "cpu": (None, None, None)}
+
+
+def generate_resets(folder: Path, scale: str, seed: int, threads: int | None) -> Path | None:
+    """Run the reset generator's ``resets`` command at this scale; None if it is not installed."""
+    try:
+        from omnireset_training.resets.cli import main as resets_main
+    except ImportError:
+        return None
+    states, grasps, partial = GENERATION[scale]
+    argv = ["resets", str(folder), "--seed", str(seed), "--no-plots"]
+    for flag, value in (("--states-per-type", states), ("--shard-size", states), ("--grasp-count", grasps),
+                        ("--partial-count", partial), ("--threads", threads)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if resets_main(argv) != 0:
+        raise SystemExit(f"reset generation failed: {' '.join(argv)}")
+    return folder
+
+
+def cmd_pipeline(args) -> dict:
+    """Resets (given folder, else the reset generator at this scale, else the toy fixture) ->
+    train -> evaluate -> export -> reload the export in the deployment runtime and check it
+    returns the training policy's actions."""
+    from omnireset_core.policy import ExpectedSpec, PolicyRuntime
+
+    out = Path(args.out)
+    if not args.resets and not args.toy_resets:
+        generated = generate_resets(out / "resets", args.scale, args.seed or 0, args.threads)
+        args.resets = str(generated) if generated else None
+    args.out = str(out / "train")
+    final = cmd_train(args)
+    export_args = argparse.Namespace(**{**vars(args), "checkpoint": str(final), "out": str(out / "policy.pt"), "config": None})
+    policy_path = cmd_export(export_args)
+    cfg = resolve_config(argparse.Namespace(**{**vars(args), "config": str(out / "train" / "config.yaml")}))
+    runtime = PolicyRuntime.load(policy_path, ExpectedSpec.state(cfg.env.task))
+    actor = load_actor(final, cfg)
+    obs = torch.randn(8, runtime.metadata.observation.dim)
+    with torch.no_grad():
+        gap = (runtime.module(obs) - actor.mlp(actor.obs_normalizer(obs))).abs().max().item()
+    summary = {"resets": args.resets or "toy fixture", "checkpoint": str(final), "policy": str(policy_path),
+               "export_max_abs_diff": gap,
+               "eval": json.loads((out / "train" / "eval.json").read_text()) if (out / "train" / "eval.json").exists() else None}
+    (out / "pipeline.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    if not gap < 1e-5:
+        raise SystemExit(f"exported policy differs from the training policy by {gap}")
+    return summary
+
+
+def _common(p: argparse.ArgumentParser, train: bool = True) -> None:
+    p.add_argument("--scale", choices=SCALES, default="cpu", help="config preset")
+    p.add_argument("--config", help="YAML with any subset of TrainConfig")
+    p.add_argument("--resets", help="reset dataset folder (default: a toy fixture dataset)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--num-envs", type=int)
+    p.add_argument("--threads", type=int, help="physics threads (0: one per core)")
+    if train:
+        p.add_argument("--iterations", type=int)
+        p.add_argument("--steps-per-env", type=int)
+        p.add_argument("--reset-mix", help='JSON reset type probabilities, e.g. \'{"near_goal": 1}\'')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="omnireset-train", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="PPO with gSDE on the MuJoCo env")
+    _common(p)
+    p.add_argument("--out", required=True, help="run folder (checkpoints, tensorboard, config)")
+    p.add_argument("--resume", help="checkpoint to continue from")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="success rate from reaching resets")
+    _common(p, train=False)
+    p.add_argument("--checkpoint", required=True, help="model_<it>.pt or an exported policy.pt")
+    p.add_argument("--episodes", type=int)
+    p.add_argument("--out", help="where to write evaluate.json (default: beside the checkpoint)")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("export", help="TorchScript policy with metadata for the deployment runtime")
+    _common(p, train=False)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", help="output file (default: policy.pt beside the checkpoint)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("pipeline", help="resets -> train -> evaluate -> export -> reload, at a scale")
+    _common(p)
+    p.add_argument("--out", required=True)
+    p.add_argument("--toy-resets", action="store_true", help="use the geometric toy fixture, not the generator")
+    p.add_argument("--resume", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_pipeline)
+    try:
+        from omnireset_training.resets.cli import register
+    except ImportError:
+        register = None
+    if register is not None:
+        register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    np.set_printoptions(precision=4)
+    args.func(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Observation terms ``<quantity>_<kernel>(state) -> (N, dim)`` and the actor / critic builders.
+
+The actor observation follows ``omnireset_core.spec.default_actor_observation`` term by term, so
+the exported policy reads exactly what ``PolicyRuntime`` assembles at deployment. Poses are
+(x, y, z [m], rotation vector [rad]).
+"""
+from __future__ import annotations
+
+import torch
+
+from omnireset_core.rotations import quat_to_rotvec
+from omnireset_core.spec.contract import ObservationSpec, default_actor_observation
+from omnireset_training.mdp.state import CellState, relative_pose
+
+
+def _pose6(pos, quat):
+    return torch.cat((pos, quat_to_rotvec(quat)), -1)
+
+
+def last_action_raw(s: CellState) -> torch.Tensor:
+    """The raw action applied at the previous policy step (the runtime feeds its own back)."""
+    return s.action
+
+
+def joint_pos_rad(s: CellState) -> torch.Tensor:
+    return s.q_arm_rad
+
+
+def ee_pose_b(s: CellState) -> torch.Tensor:
+    return _pose6(s.tcp_pos_b_m, s.tcp_quat_b)
+
+
+def insertive_pose_ee(s: CellState) -> torch.Tensor:
+    return _pose6(*relative_pose(s.tcp_pos_b_m, s.tcp_quat_b, s.insertive_pos_b_m, s.insertive_quat_b))
+
+
+def receptive_pose_ee(s: CellState) -> torch.Tensor:
+    return _pose6(*relative_pose(s.tcp_pos_b_m, s.tcp_quat_b, s.receptive_pos_b_m, s.receptive_quat_b))
+
+
+def insertive_pose_rcv(s: CellState) -> torch.Tensor:
+    return _pose6(*relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b))
+
+
+# Spec term name -> function. ``last_action`` is read after the step: the action just applied is
+# the "previous action" of the next policy query.
+ACTOR_TERMS = {
+    "last_action": last_action_raw,
+    "joint_pos": joint_pos_rad,
+    "ee_pose_b": ee_pose_b,
+    "insertive_pose_ee": insertive_pose_ee,
+    "receptive_pose_ee": receptive_pose_ee,
+    "insertive_pose_rcv": insertive_pose_rcv,
+}
+
+
+def actor_step(s: CellState, spec: ObservationSpec | None = None) -> torch.Tensor:
+    """One history step (N, spec.step_dim) in the spec's term order."""
+    spec = spec or default_actor_observation()
+    parts = []
+    for term in spec.terms:
+        if term.name not in ACTOR_TERMS:
+            raise ValueError(f"observation term {term.name!r} has no implementation; known: {sorted(ACTOR_TERMS)}")
+        value = ACTOR_TERMS[term.name](s)
+        if value.shape[-1] != term.dim:
+            raise ValueError(f"observation term {term.name!r} gives {value.shape[-1]} values, spec says {term.dim}")
+        parts.append(value)
+    return torch.cat(parts, -1)
+
+
+def time_left_s(s: CellState) -> torch.Tensor:
+    return s.time_left_s[:, None]
+
+
+def joint_vel_radps(s: CellState) -> torch.Tensor:
+    return s.qd_arm_radps
+
+
+def ee_vel_b(s: CellState) -> torch.Tensor:
+    return torch.cat((s.tcp_lin_vel_b_mps, s.tcp_ang_vel_b_radps), -1)
+
+
+def insertive_vel_b(s: CellState) -> torch.Tensor:
+    return torch.cat((s.insertive_lin_vel_b_mps, s.insertive_ang_vel_b_radps), -1)
+
+
+def gripper_state(s: CellState) -> torch.Tensor:
+    return torch.stack((s.gripper_closed.to(s.finger_travel_m.dtype), s.finger_travel_m), -1)
+
+
+CRITIC_EXTRA_TERMS = (time_left_s, joint_vel_radps, ee_vel_b, insertive_vel_b, gripper_state)
+
+
+def critic_obs(s: CellState, privileged: torch.Tensor, spec: ObservationSpec | None = None) -> torch.Tensor:
+    """No history: the actor's newest step, velocities, time left and the randomised physics
+    parameters ``privileged`` (N, P)."""
+    return torch.cat([actor_step(s, spec)] + [f(s) for f in CRITIC_EXTRA_TERMS] + [privileged], -1)
+
+
+class ObservationHistory:
+    """(N, history, step_dim) stack, oldest first; a reset row is filled with its first sample
+    (as ``PolicyRuntime`` does after ``reset()``)."""
+
+    def __init__(self, num_envs: int, history: int, step_dim: int, dtype=torch.float32, device="cpu"):
+        self.buffer = torch.zeros(num_envs, history, step_dim, dtype=dtype, device=device)
+
+    def push(self, sample: torch.Tensor, reset_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Append ``sample`` (N, step_dim); rows in ``reset_ids`` start over. Returns (N, history * step_dim)."""
+        self.buffer[:, :-1] = self.buffer[:, 1:].clone()
+        self.buffer[:, -1] = sample.to(self.buffer.dtype)
+        if reset_ids is not None and len(reset_ids):
+            self.buffer[reset_ids] = sample[reset_ids, None].to(self.buffer.dtype)
+        return self.flat()
+
+    def flat(self) -> torch.Tensor:
+        return self.buffer.reshape(self.buffer.shape[0], -1)

@@ -1,0 +1,23 @@
+"""Termination terms ``(state / counters) -> (N,) bool``. No success termination during RL
+(the policy must keep the part assembled until the time-out)."""
+from __future__ import annotations
+
+import torch
+
+from omnireset_training.mdp.rewards import abnormal_joint_speed_indicator
+from omnireset_training.mdp.state import CellState
+
+
+def time_out(episode_length: torch.Tensor, max_episode_length: int) -> torch.Tensor:
+    """Episode reached its length (16 s = 160 policy steps by default); a truncation, not a failure."""
+    return episode_length >= max_episode_length
+
+
+def abnormal_joint_speed(s: CellState, limit_factor: float = 2.0) -> torch.Tensor:
+    return abnormal_joint_speed_indicator(s, limit_factor) > 0
+
+
+def non_finite_state(s: CellState) -> torch.Tensor:
+    """Physics blew up: treat like the abnormal-speed failure."""
+    values = torch.cat((s.q_arm_rad, s.qd_arm_radps, s.insertive_pos_b_m, s.insertive_lin_vel_b_mps), -1)
+    return ~torch.isfinite(values).all(-1)

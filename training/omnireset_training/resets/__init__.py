@@ -1,0 +1,1 @@
+"""Reset-state generation: grasps, partial assemblies and the four reset datasets of OmniReset."""
