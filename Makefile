@@ -1,16 +1,19 @@
 # The two commands of the README, each setting up everything it needs on a fresh machine:
-#   make demo   runs the MuJoCo twin of the cell under the 500 Hz controller (plot + video in outputs/)
-#   make test   builds the colcon workspace and runs every package's tests (plus core on Python 3.12)
+#   make demo   the peg stack (controller, cameras, policy, supervisor) on the MuJoCo twin -> outputs/peg_stack
+#   make test   builds the colcon workspace, runs every package's tests, the training tests, and the
+#               core on Python 3.12
+# Also: make twin-demo (scripted pick-and-insert through the 500 Hz loop, no ROS), make bench.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 VENV ?= .venv
-ENV := source $(VENV)/bin/activate && export MUJOCO_GL=$${MUJOCO_GL:-egl} OMP_WAIT_POLICY=PASSIVE
+ENV := source $(VENV)/bin/activate && export MUJOCO_GL=$${MUJOCO_GL:-egl} OMP_WAIT_POLICY=PASSIVE \
+  ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 COLCON_DIRS := --build-base build --install-base install
 WS := $(ENV) && source install/setup.bash
 # A Python 3.12 interpreter: pyenv's if there is one, else the one on PATH.
 PY312 ?= $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12))),python3.12)
 
-.PHONY: demo test setup build test-colcon test-core-py312 bench
+.PHONY: demo twin-demo test setup build test-colcon test-training test-core-py312 bench
 
 setup:
 	bash scripts/bootstrap.sh
@@ -19,7 +22,10 @@ build: setup
 	$(ENV) && colcon build $(COLCON_DIRS) --base-paths src
 
 demo: build
-	$(WS) && omnireset-twin-demo --output outputs/demo
+	$(WS) && omnireset-peg-demo --output outputs/peg_stack
+
+twin-demo: build
+	$(WS) && omnireset-twin-demo --output outputs/twin_demo
 
 test-colcon: build
 	$(WS) && colcon test $(COLCON_DIRS) --base-paths src --event-handlers console_direct+ \
@@ -34,7 +40,10 @@ test-core-py312:
 	  | grep -v "is ignored: it is neither" || true
 	cd /tmp && /tmp/omnireset-core-py312/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/src/omnireset_core/test
 
-test: test-colcon test-core-py312
+test-training: setup
+	$(ENV) && cd training && python -m pytest -q -p no:cacheprovider tests
+
+test: test-colcon test-training test-core-py312
 
 bench: build
 	$(WS) && python src/omnireset_sim/benchmarks/bench_loop.py && python src/omnireset_sim/benchmarks/bench_twin.py \

@@ -19,13 +19,16 @@ if ((${#missing[@]})); then
 fi
 
 stamp="$VENV/.requirements.sha256"
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt training/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [[ ! -x "$VENV/bin/python" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   echo "[bootstrap] creating $VENV with $PYTHON and installing requirements.txt (about 1-2 min)"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt 2>&1 \
     | grep -v "is ignored: it is neither a file nor a directory" || true
-  "$VENV/bin/python" -c "import mujoco, torch, rclpy, numpy" 
+  # The training project imports the core and the twin from this checkout (no index lookup for them).
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps \
+    -e src/omnireset_core -e src/omnireset_sim -e training
+  "$VENV/bin/python" -c "import mujoco, torch, rclpy, numpy, rsl_rl, omnireset_training"
   echo "$want" > "$stamp"
 fi
 echo "[bootstrap] environment ready: $VENV"

@@ -9,6 +9,7 @@ with the projected time for 10 000 states per type.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import tempfile
@@ -32,8 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = ResetGenerationConfig(states_per_type=args.states_per_type, shard_size=args.shard_size)
-    config = config.replace(physics=config.physics.__class__(**{**config.physics.__dict__,
-                                                                 "num_threads": args.threads}))
+    config = config.replace(physics=dataclasses.replace(config.physics, num_threads=args.threads))
     folder = Path(args.out or tempfile.mkdtemp(prefix="bench_resets_"))
     t0 = time.perf_counter()
     summary = generate_resets(folder, config, load_cell_config(), progress=args.progress)

@@ -242,6 +242,8 @@ def open_dataset_folder(folder: str | Path, *, task: str, seed: int, generator_c
             old = {k: v for k, v in manifest.get("generator_config", {}).items() if k not in resumable_keys}
             new = {k: v for k, v in generator_config.items() if k not in resumable_keys}
             diff = _config_differences(old, new)
+            if manifest.get("cell_config") != cell_config:
+                diff.append("cell_config")
             if diff or manifest.get("task") != task or manifest.get("seed") != seed:
                 raise ValueError(f"{folder} holds a dataset generated with a different config "
                                  f"({', '.join(diff) or 'task/seed'}); use a new folder or overwrite")

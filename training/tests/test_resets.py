@@ -141,7 +141,12 @@ def _pad_pose(gen, states, controls):
     return d.geom_xpos[pad].copy(), d.geom_xmat[pad].reshape(3, 3).copy()
 
 
-def _checks(gen, reset_type, spawn, final, controls, window=None):
+def _checks(gen, reset_type, spawn, final, controls, window=None, elapsed_s=None):
+    """Checks of ``final`` as if reached after the configured settle time."""
+    phys = gen.physics
+    final = final.copy()
+    final[:, phys.time_slice] = spawn[:, phys.time_slice] + (gen.config.physics.settle_s if elapsed_s is None
+                                                              else elapsed_s)
     window = np.repeat(final[:, None], 5, axis=1) if window is None else window
     return check_states(gen, reset_type, spawn, final, window, controls)
 
@@ -163,6 +168,12 @@ def _failed(checks) -> set[str]:
 def test_each_bad_state_fails_its_check(generator):
     phys = generator.physics
     states, controls = _state(generator, GOOD_TCP, GOOD_PEG)
+
+    # a diverged simulation restarts (clock behind) or holds NaNs
+    assert _failed(_checks(generator, "reaching", states, states, controls, elapsed_s=0.5)) == {"finite"}
+    nan = states.copy()
+    nan[0, phys.qvel_slice.start] = np.nan
+    assert "finite" in _failed(_checks(generator, "reaching", states, nan, controls))
 
     fast = states.copy()
     fast[0, phys.qvel_slice.start + phys.twin.arm_dof_adr[0]] = 7.0  # > 2 x pi rad/s

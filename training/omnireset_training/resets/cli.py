@@ -15,6 +15,7 @@ Standalone: ``python -m omnireset_training.resets.cli resets DIR``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -42,13 +43,12 @@ def _load(args):
     if args.seed is not None:
         changes["seed"] = args.seed
     if args.threads is not None:
-        changes["physics"] = config.physics.__class__(**{**config.physics.__dict__, "num_threads": args.threads})
+        changes["physics"] = dataclasses.replace(config.physics, num_threads=args.threads)
     for name, section, field in (("grasp_count", "grasps", "target_count"),
                                  ("partial_count", "partial_assemblies", "target_count")):
         value = getattr(args, name, None)
         if value is not None:
-            sub = getattr(config, section)
-            changes[section] = sub.__class__(**{**sub.__dict__, field: value})
+            changes[section] = dataclasses.replace(getattr(config, section), **{field: value})
     for name in ("states_per_type", "shard_size"):
         if getattr(args, name, None) is not None:
             changes[name] = getattr(args, name)

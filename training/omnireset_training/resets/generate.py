@@ -169,6 +169,7 @@ class ResetGenerator:
 
     # --- simulation and checks -------------------------------------------------------------
     def simulate(self, reset_type: str, cands: Candidates, rng: np.random.Generator) -> BatchResult:
+        """IK, spawn check, settle and checks of a batch; the valid states as shard arrays."""
         cfg, phys = self.config, self.physics
         v = cfg.validity
         n = len(cands.gripper_closed)
@@ -240,7 +241,8 @@ class ResetGenerator:
             if tried >= max_tries:
                 raise RuntimeError(f"{reset_type}: {sum(have.values())} of {count} valid states after {tried} "
                                    f"candidates; rejections {rejections}")
-            cands = self.sample(reset_type, rng, cfg.physics.batch_size)
+            cands = self.sample(reset_type, rng, _batch_size(cfg.physics.batch_size, count - sum(have.values()),
+                                                             found, tried))
             result = self.simulate(reset_type, cands, rng)
             tried += len(cands.gripper_closed)
             found += int(result.valid.sum())
@@ -280,7 +282,13 @@ def check_states(gen: ResetGenerator, reset_type: str, spawn_states, final_state
     max_drift = gen.config.type_settings(reset_type).max_drift_m
     meas = phys.measure(final_states, controls)
     pen = dict(zip(PAIRS, meas.penetration_m.T))
-    finite = np.all(np.isfinite(final_states), axis=1) & np.all(np.isfinite(window_states), axis=(1, 2))
+    # MuJoCo resets a diverged simulation to the model's defaults and keeps stepping: its clock
+    # then lags the settle time.
+    dt = phys.model.opt.timestep
+    settled_s = max(1, int(round(gen.config.physics.settle_s / dt))) * dt
+    elapsed_s = final_states[:, phys.time_slice][:, 0] - spawn_states[:, phys.time_slice][:, 0]
+    finite = (np.all(np.isfinite(final_states), axis=1) & np.all(np.isfinite(window_states), axis=(1, 2))
+              & (np.abs(elapsed_s - settled_s) < 0.5 * dt))
     qd = np.abs(phys.arm_qd(final_states))
     lin, ang = phys.insertive_velocity(window_states)
     drift = np.linalg.norm(meas.insertive_pose_b[:, :3] - phys.insertive_pose(spawn_states)[:, :3], axis=1)
@@ -301,6 +309,13 @@ def check_states(gen: ResetGenerator, reset_type: str, spawn_states, final_state
             "table_penetration": ((pen["robot_table"] <= v.max_table_penetration_m)
                                   & (pen["insertive_table"] <= v.max_table_penetration_m)),
         }
+
+
+def _batch_size(limit: int, needed: int, found: int, tried: int) -> int:
+    """Candidates for the next batch: enough for the states still needed at the valid rate seen so
+    far (1/2 before any), at least 32, at most ``limit``."""
+    rate = max(found / tried, 0.05) if tried else 0.5
+    return int(min(limit, max(32, math.ceil(1.5 * needed / rate))))
 
 
 def _empty_arrays() -> dict:

@@ -120,6 +120,7 @@ class FloatingGripper:
         layout = state_layout(m, STATE_SPEC)
         self.qpos_slice = layout[int(mujoco.mjtState.mjSTATE_QPOS)]
         self.qvel_slice = layout[int(mujoco.mjtState.mjSTATE_QVEL)]
+        self.time_slice = layout[int(mujoco.mjtState.mjSTATE_TIME)]
         self.state_size = mujoco.mj_stateSize(m, STATE_SPEC)
         clayout = state_layout(m, CONTROL_SPEC)
         self.ctrl_slice = clayout[int(mujoco.mjtState.mjSTATE_CTRL)]
@@ -221,6 +222,9 @@ def evaluate_grasps(gripper: FloatingGripper, tcp_pose_obj: np.ndarray, settings
     slip_m = np.linalg.norm(rel_final[:, :3] - rel_closed[:, :3], axis=1)
     slip_rad = quat_angle(rel_final[:, 3:], rel_closed[:, 3:])
     still = np.all(gripper.object_speed(tail) <= settings.max_stable_speed_mps, axis=1)
+    # a diverged simulation restarts from the model defaults: its clock lags
+    elapsed_s = final[:, gripper.time_slice][:, 0]
+    still &= np.abs(elapsed_s - (round(settings.close_s / dt) + nstep) * dt) < 0.5 * dt
     good = (pads & pads_end & still & (slip_m <= settings.max_slip_m) & (slip_rad <= settings.max_slip_rad)
             & (pen <= settings.max_penetration_m))
     ok[idx] = good
@@ -243,8 +247,13 @@ def sample_grasps(cell: CellConfig, settings: GraspSettings, rng: np.random.Gene
         order = rng.permutation(total)[: settings.max_candidates]
         kept, tried, successes = [], 0, 0
         bar = tqdm(total=settings.target_count, desc="grasps", unit="grasp", disable=not progress)
-        for start in range(0, len(order), settings.batch_size):
-            flat = order[start:start + settings.batch_size]
+        start = 0
+        while start < len(order):
+            needed = settings.target_count - sum(len(k) for k in kept)
+            rate = max(successes / tried, 0.05) if tried else 0.5
+            size = int(min(settings.batch_size, max(32, np.ceil(1.5 * needed / rate))))
+            flat = order[start:start + size]
+            start += size
             p, rest = np.divmod(flat, len(angles) * len(standoffs))
             a, s = np.divmod(rest, len(standoffs))
             poses = candidate_tcp_poses(mids[p], axes[p], angles[a], standoffs[s])

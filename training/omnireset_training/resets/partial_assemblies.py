@@ -32,7 +32,6 @@ from omnireset_training.resets.physics import (
     Settler,
     compose,
     contact_penetrations,
-    pose_to_matrix,
     quat_angle,
     relative_pose,
     state_layout,
@@ -119,7 +118,9 @@ class AssemblyModel:
         self.shape = BoxShape.of_body(m, task.insertive_object)
         if len(self.shape.half_sizes_m) != 1:
             raise ValueError("partial assemblies need an insertive object made of one box")
-        self.qpos_slice = state_layout(m, STATE_SPEC)[int(mujoco.mjtState.mjSTATE_QPOS)]
+        layout = state_layout(m, STATE_SPEC)
+        self.qpos_slice = layout[int(mujoco.mjtState.mjSTATE_QPOS)]
+        self.time_slice = layout[int(mujoco.mjtState.mjSTATE_TIME)]
         self.state_size = mujoco.mj_stateSize(m, STATE_SPEC)
         self.control_size = mujoco.mj_stateSize(m, CONTROL_SPEC)
         self.settler = Settler(m, num_threads)
@@ -164,7 +165,9 @@ def generate_partial_assemblies(cell: CellConfig, task: TaskDefinition, settings
     bar = tqdm(total=settings.target_count, desc="partial assemblies", unit="pose", disable=not progress)
     try:
         while len(kept) < settings.target_count and episodes < settings.max_episodes:
-            n = min(settings.episodes_per_batch, settings.max_episodes - episodes)
+            needed = settings.target_count - len(kept)  # ~half the per-episode cap is typical
+            n = min(settings.episodes_per_batch, settings.max_episodes - episodes,
+                    max(2, -(-2 * needed // settings.max_poses_per_episode)))
             start = model.assembled_poses_b(rng.integers(0, len(task.goal_poses), n))
             states = np.zeros((n, model.state_size))
             qpos = np.tile(model.model.qpos0, (n, 1))
@@ -180,11 +183,14 @@ def generate_partial_assemblies(cell: CellConfig, task: TaskDefinition, settings
 
             _, traj = model.settler.run(states, wrenches, nstep, CONTROL_SPEC, record_steps=range(1, nstep + 1))
             poses = model.insertive_poses(traj)  # (n, nstep, 7)
+            # a diverged episode restarts from the model defaults: its clock jumps back
+            restarted = np.diff(traj[:, :, model.time_slice][..., 0], axis=1, prepend=0.0) <= 0
             c0, R0 = model.box(start)
             for e in range(n):
                 c, R = model.box(poses[e])
                 inside = boxes_overlap(c, R, half, np.repeat(c0[e:e + 1], nstep, 0), np.repeat(R0[e:e + 1], nstep, 0),
                                        half)
+                inside &= ~np.logical_or.accumulate(restarted[e])
                 end = int(np.argmin(inside)) if not inside.all() else nstep
                 rel = relative_pose(np.repeat(model.receptive_pose_b[None], end, 0), poses[e, :end])
                 # one candidate per (position cell, rotation cell), tried in random order

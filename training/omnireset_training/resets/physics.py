@@ -18,7 +18,7 @@ import numpy as np
 from mujoco import rollout
 
 from omnireset_core.kinematics.ur import URKinematics
-from omnireset_core.rotations import matrix_to_quat, quat_error_rotvec, quat_mul, quat_to_matrix, rotvec_to_quat
+from omnireset_core.rotations import matrix_to_quat, quat_error_rotvec, quat_to_matrix, rotvec_to_quat
 from omnireset_sim.assets import robotiq
 from omnireset_sim.assets.mjcf import ARM_BIT
 from omnireset_sim.config import CellConfig
@@ -474,6 +474,6 @@ def down_quats_within(rng: np.random.Generator, n: int, max_tilt_rad: float) -> 
 __all__ = [
     "BoxShape", "CellPhysics", "Measurements", "PAIRS", "Settler", "compose", "contact_penetrations",
     "down_quats_within", "finger_contact_travel", "ik_seeds", "invert", "lowest_z", "matrix_to_pose",
-    "perturbation_poses", "pose_to_matrix", "quat_angle", "quat_mul", "random_quats", "relative_pose",
+    "perturbation_poses", "pose_to_matrix", "quat_angle", "quat_to_matrix", "random_quats", "relative_pose",
     "solve_ik_batch", "state_layout", "tcp_down_cosine", "yaw_quats",
 ]
