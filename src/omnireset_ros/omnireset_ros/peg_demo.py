@@ -192,13 +192,15 @@ def run(args) -> int:
                 raise RuntimeError("a node exited while running; see the logs in " + str(args.output))
             time.sleep(0.01)
         elapsed = time.monotonic() - t0
+        with monitor.lock:  # as it was while the policy ran, before deactivation
+            running = {name: dict(status) for name, status in monitor.diagnostics.items()}
         client.call(SetBool.Request(data=False))
     finally:
         stop_nodes(procs)
         executor.shutdown()
         node.destroy_node()
         rclpy.shutdown()
-    ctrl = monitor.diagnostics.get("omnireset/controller", {})
+    ctrl = running.get("omnireset/controller", {})
     summary = {
         "success": success_s is not None,
         "time_to_success_s": success_s,
@@ -208,7 +210,7 @@ def run(args) -> int:
         "policy_rate_hz": round(monitor.targets / elapsed, 2) if elapsed > 0 else 0.0,
         "controller": {k: ctrl.get(k) for k in ("mode", "reason", "overruns", "period_p50_ms", "period_p99_ms")
                        if k in ctrl},
-        "policy": monitor.diagnostics.get("omnireset/policy", {}),
+        "policy": running.get("omnireset/policy", {}),
     }
     (args.output / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     if frames:
