@@ -9,18 +9,15 @@ newest RealSense frame of each camera, stamped with its capture time.
 from __future__ import annotations
 
 import array
-import sys
 import time
 from pathlib import Path
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
-from omnireset_core.interfaces import CameraIntrinsics, HardwareError
+from omnireset_core.interfaces import CameraIntrinsics
+from omnireset_ros.node_main import run_node
 from omnireset_ros import params, topics
 from omnireset_ros.camera_sources import RealSource, SimSource
 from omnireset_ros.conversions import pose_from_msg, ros_now_s, s_to_stamp
@@ -162,35 +159,9 @@ class CameraNode(Node):
         self.sim = self.real = None
 
 
-CONFIG_ERRORS = (HardwareError, ValueError, OSError, ParameterException)
-
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node, exit_code = None, 0
-    try:
-        try:
-            node = CameraNode()
-            node.start()
-        except CONFIG_ERRORS as exc:
-            # Missing device or bad configuration: one line, no traceback.
-            rclpy.logging.get_logger("cameras").fatal(f"cannot start: {exc}")
-            exit_code = 1
-        else:
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # SIGINT: rclpy shuts the context down and Python raises KeyboardInterrupt
-    except Exception:
-        if rclpy.ok():
-            raise  # a genuine failure; otherwise the wait set lost its context to a SIGINT
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    sys.exit(exit_code)
+    run_node(CameraNode, "cameras", args)
 
 
 if __name__ == "__main__":

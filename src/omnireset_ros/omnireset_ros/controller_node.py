@@ -8,15 +8,11 @@ publishes what the loop measured.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
@@ -26,6 +22,7 @@ from std_srvs.srv import Trigger
 from omnireset_core.control.config import load_controller_config
 from omnireset_core.control.loop import ControlLoop, LoopMode
 from omnireset_core.interfaces import HardwareError
+from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.controller_hardware import (
     FINGER_JOINTS, TWIN_OBJECTS, Backend, RealBackend, SimBackend, monotonic_to_ros_s, pose6_to_pose,
@@ -224,10 +221,7 @@ class ControllerNode(Node):
         return d
 
     def _publish_diagnostics(self) -> None:
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [self.diagnostic_status()]
-        self.pub_diag.publish(msg)
+        publish_diagnostics(self, self.pub_diag, self.diagnostic_status())
 
     def close(self) -> None:
         """Stop the loop, then release the arm and gripper (the twin's arm / the UR hold their joints)."""
@@ -238,39 +232,9 @@ class ControllerNode(Node):
         self.loop = self.backend = None
 
 
-CONFIG_ERRORS = (HardwareError, ValueError, OSError, ParameterException)
-
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node, exit_code = None, 0
-    try:
-        try:
-            node = ControllerNode()
-            node.start()
-        except CONFIG_ERRORS as exc:
-            # Unreachable hardware or bad configuration: one line, no traceback.
-            rclpy.logging.get_logger("controller").fatal(f"cannot start: {exc}")
-            exit_code = 1
-        else:
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # SIGINT: rclpy shuts the context down and Python raises KeyboardInterrupt
-    except Exception:
-        if rclpy.ok():
-            raise  # a genuine failure; otherwise the wait set lost its context to a SIGINT
-    finally:
-        _shutdown(node)
-    sys.exit(exit_code)
-
-
-def _shutdown(node: ControllerNode | None) -> None:
-    if node is not None:
-        node.close()
-        node.destroy_node()
-    rclpy.try_shutdown()
+    run_node(ControllerNode, "controller", args)
 
 
 if __name__ == "__main__":

@@ -28,18 +28,14 @@ Decisions:
 from __future__ import annotations
 
 import collections
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
@@ -57,6 +53,7 @@ from omnireset_core.policy import (
 )
 from omnireset_core.spec.contract import ActionSpec, ObservationSpec, default_actor_observation
 from omnireset_core.tasks import load_task
+from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp, stamp_to_s
 from omnireset_ros.policy_observation import (
@@ -399,30 +396,11 @@ class PolicyNode(Node):
         return d
 
     def _publish_diagnostics(self) -> None:
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [self.diagnostic_status()]
-        self.pub_diag.publish(msg)
+        publish_diagnostics(self, self.pub_diag, self.diagnostic_status())
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = PolicyNode()
-    except (ValueError, ParameterException) as exc:  # a parameter outside its range or of the wrong type
-        rclpy.logging.get_logger("policy").fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        sys.exit(1)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(PolicyNode, "policy", args)
 
 
 if __name__ == "__main__":

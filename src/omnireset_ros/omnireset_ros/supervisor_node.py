@@ -18,21 +18,18 @@ Decisions:
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 
 from omnireset_core.supervision import StuckConfig, StuckDetector
+from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.conversions import ros_now_s, stamp_to_s
 
@@ -165,30 +162,11 @@ class SupervisorNode(Node):
         return d
 
     def _publish_diagnostics(self) -> None:
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [self.diagnostic_status()]
-        self.pub_diag.publish(msg)
+        publish_diagnostics(self, self.pub_diag, self.diagnostic_status())
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = SupervisorNode()
-    except (ValueError, ParameterException) as exc:  # a parameter out of range or inconsistent
-        rclpy.logging.get_logger("supervisor").fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        sys.exit(1)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(SupervisorNode, "supervisor", args)
 
 
 if __name__ == "__main__":

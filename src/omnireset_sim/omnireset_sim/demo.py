@@ -19,7 +19,6 @@ import numpy as np
 from omnireset_core.control.config import load_controller_config
 from omnireset_core.control.pacing import DeadlinePacer
 from omnireset_core.tasks import is_assembled, load_task
-from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
 from omnireset_sim.config import config_dir
 from omnireset_sim.scripted import pick_and_insert
 

@@ -11,7 +11,6 @@ import pytest
 from omnireset_core.control.config import ControllerConfig, load_controller_config
 from omnireset_core.control.loop import ControlLoop, LoopMode
 from omnireset_core.control.safety import SafetyLimits
-from omnireset_core.interfaces import HardwareError
 from omnireset_core.kinematics import URKinematics
 from omnireset_sim.scripted import SCRIPTED_GAINS, grasp_and_lift, pose_matrix
 from omnireset_sim.twin import TwinCell, TwinGripper, TwinRobot

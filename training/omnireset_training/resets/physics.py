@@ -457,7 +457,7 @@ def lowest_z(model: mujoco.MjModel, data: mujoco.MjData, geom_ids: np.ndarray) -
 def tcp_down_cosine(tcp_pose_b) -> np.ndarray:
     """cos of the angle between the tcp z axis (approach) and -z_b."""
     q = np.asarray(tcp_pose_b)[..., 3:]
-    w, x, y = q[..., 0], q[..., 1], q[..., 2]
+    x, y = q[..., 1], q[..., 2]
     return -(1 - 2 * (x * x + y * y))
 
 
