@@ -51,19 +51,15 @@ def image_msg(rgb, stamp, frame_id: str) -> Image:
 class CameraNode(Node):
     def __init__(self):
         super().__init__("cameras")
-        from omnireset_sim.config import config_dir as default_config_dir
         from omnireset_sim.config import load_cameras_config
 
-        self.hardware = params.declare(self, "hardware", "sim", "Source: 'sim' (twin renders) or 'real' (RealSense)")
-        if self.hardware not in ("sim", "real"):
-            raise ValueError(f"parameter hardware must be 'sim' or 'real', got {self.hardware!r}")
+        self.hardware = params.declare(self, "hardware", "sim", "Source: 'sim' (twin renders) or 'real' (RealSense)",
+                                       choices=("sim", "real"))
         self.names = list(params.declare(self, "cameras", ["front", "side", "wrist"], "Cameras to publish"))
         if not self.names or len(set(self.names)) != len(self.names):
             raise ValueError(f"parameter cameras must list distinct camera names, got {self.names}")
         rate_hz = params.declare(self, "rate_hz", 10.0, "Image + camera_info rate per camera [Hz]", 0.5, 60.0)
-        config_dir = Path(params.declare(
-            self, "config_dir", str(default_config_dir()),
-            "Directory of cell.yaml, cameras.yaml and robot.yaml; '' = the default") or default_config_dir())
+        config_dir = params.declare_config_dir(self, "Directory of cell.yaml, cameras.yaml and robot.yaml; '' = the default")
         cameras_yaml = params.declare(
             self, "cameras_config", "", "Camera intrinsics/extrinsics YAML; '' = <config_dir>/cameras.yaml")
         cell_yaml = params.declare(

@@ -36,15 +36,11 @@ WARN_REASONS = ("target older than", "refused target")  # holding for one of the
 class ControllerNode(Node):
     def __init__(self):
         super().__init__("controller")
-        from omnireset_sim.config import config_dir as default_config_dir
 
-        self.hardware = params.declare(self, "hardware", "sim", "Backend: 'sim' (MuJoCo twin) or 'real' (UR7e + 2F-85)")
-        if self.hardware not in ("sim", "real"):
-            raise ValueError(f"parameter hardware must be 'sim' or 'real', got {self.hardware!r}")
-        config_dir = Path(params.declare(
-            self, "config_dir", str(default_config_dir()),
-            "Directory of cell.yaml, cameras.yaml, controller.yaml and robot.yaml; '' = the default")
-            or default_config_dir())
+        self.hardware = params.declare(self, "hardware", "sim", "Backend: 'sim' (MuJoCo twin) or 'real' (UR7e + 2F-85)",
+                                       choices=("sim", "real"))
+        config_dir = params.declare_config_dir(
+            self, "Directory of cell.yaml, cameras.yaml, controller.yaml and robot.yaml; '' = the default")
         controller_yaml = params.declare(
             self, "controller_config", "",
             "Controller YAML (rate, OSC gains, safety); '' = <config_dir>/controller.yaml")

@@ -80,7 +80,8 @@ class PolicyNode(Node):
           "reloads (deactivating first).", read_only=False)
         p("task", "peg", "Task name (omnireset_core.tasks) or task YAML path; the checkpoint must be for it and "
           "its objects' twin poses are observed. Dynamic, like checkpoint.", read_only=False)
-        self.kind = p("kind", "state", "Expected policy kind: 'state' (PPO expert) or 'rgb' (student)")
+        self.kind = p("kind", "state", "Expected policy kind: 'state' (PPO expert) or 'rgb' (student)",
+                      choices=("state", "rgb"))
         self.rate_hz = p("rate_hz", 10.0, "Policy step rate [Hz]; must equal the checkpoint's policy_rate_hz",
                          1.0, 100.0)
         self.limits = InputAgeLimits(
