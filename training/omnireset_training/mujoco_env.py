@@ -8,15 +8,13 @@ history) and ``critic`` (privileged, no history).
 """
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import torch
 from tensordict import TensorDict
 from rsl_rl.env import VecEnv
 
 from omnireset_core.control.action import action_to_target
-from omnireset_core.control.osc import clip_pose_error, pose_error
+from omnireset_core.control.osc import pose_error
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_core.spec.contract import default_actor_observation
 from omnireset_core.tasks import load_task
@@ -24,37 +22,12 @@ from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, ObservationHistory, actor_step, critic_obs, reward_terms, total_reward
 from omnireset_training.mdp import terminations
+from omnireset_training.mdp.actions import osc_gains, osc_torque_per_env
+from omnireset_training.mdp.success import SuccessTracker
 from omnireset_training.physics import CellPhysics
 from omnireset_training.reset_source import RESET_TYPES, ResetSampler, ResetSource
 
 F64 = torch.float64
-
-
-def osc_torque_per_env(jacobian_b, qd_radps, error, kp, kd, gains):
-    """The core's ``osc_torque`` with per-environment gains kp, kd (N, 6):
-    tau = J^T (kp * clip(e) - kd * J qd), clipped to the torque limits."""
-    ee_vel_b = (jacobian_b @ qd_radps[..., None])[..., 0]
-    wrench = kp * clip_pose_error(error, gains.max_pos_error_m, gains.max_rot_error_rad) - kd * ee_vel_b
-    tau = (jacobian_b.transpose(-1, -2) @ wrench[..., None])[..., 0]
-    limit = torch.as_tensor(gains.torque_limit_Nm, dtype=tau.dtype)
-    return torch.clamp(tau, -limit, limit)
-
-
-class SuccessTracker:
-    """Success of the last ``window`` finished episodes, per reset type."""
-
-    def __init__(self, window: int = 100):
-        self.history = {t: deque(maxlen=window) for t in RESET_TYPES}
-
-    def add(self, type_ids: np.ndarray, success: np.ndarray) -> None:
-        for i, ok in zip(type_ids, success):
-            self.history[RESET_TYPES[i]].append(bool(ok))
-
-    def rates(self) -> dict[str, float]:
-        return {t: float(np.mean(h)) for t, h in self.history.items() if h}
-
-    def all_types(self) -> list[bool]:
-        return [ok for h in self.history.values() for ok in h]
 
 
 class OmniResetEnv(VecEnv):
@@ -106,8 +79,7 @@ class OmniResetEnv(VecEnv):
         target_pos, target_quat, close = action_to_target(a, s.tcp_pos_b_m, s.tcp_quat_b, self.action_scale)
         self.gripper_closed.copy_(close)
         self.physics.set_gripper(close.numpy())
-        kp = self.kp_nominal * self.kp_scale.repeat_interleave(3, dim=1)
-        kd = 2.0 * torch.sqrt(kp) * self.zeta
+        kp, kd = osc_gains(self.kp_nominal, self.kp_scale, self.zeta)
         for _ in range(cfg.decimation):
             T, J = self.kinematics.tcp_pose_and_jacobian(self.physics.q_arm)
             T, J = torch.from_numpy(T), torch.from_numpy(J)

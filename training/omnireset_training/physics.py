@@ -69,7 +69,7 @@ class CellPhysics:
         self._nominal_friction = m.geom_friction[:, 0].copy()
         self.peg_body = m.body(PEG_BODY).id
         self.robot_bodies = np.array([m.body(n).id for n in LINK_NAMES + ("gripper", "left_finger", "right_finger")])
-        self._peg_corners = self._insertive_corners()
+        self._peg_corners = insertive_corners(m, self._groups["insertive"])
 
     # --- stepping --------------------------------------------------------------------------------
     def step(self, arm_torque_Nm: np.ndarray) -> None:
@@ -142,23 +142,7 @@ class CellPhysics:
         self.control[ids, 0] = controls
 
     def closing_travel(self, q_arm_rad: np.ndarray, insertive_pose_b: np.ndarray, closed: np.ndarray) -> np.ndarray:
-        """Finger travel (n,) for a gripper at ``q_arm_rad``: 0 if open; if closed, pads touching
-        the insertive object's bounding boxes when those lie between the pads, else fully closed."""
-        travel = np.zeros(len(q_arm_rad))
-        if not closed.any():
-            return travel
-        T = self.kinematics.tcp_pose(q_arm_rad[closed])
-        rot_obj = quat_to_matrix(insertive_pose_b[closed, 3:] / np.linalg.norm(insertive_pose_b[closed, 3:], axis=-1, keepdims=True))
-        corners_b = insertive_pose_b[closed, None, :3] + np.einsum("nij,kj->nki", rot_obj, self._peg_corners)
-        corners_tcp = np.einsum("nji,nkj->nki", T[:, :3, :3], corners_b - T[:, None, :3, 3])
-        lo, hi = corners_tcp.min(1), corners_tcp.max(1)
-        pad_x, pad_z = robotiq.PAD_HALF_M[0], robotiq.PAD_HALF_M[2]
-        open_half = robotiq.GRIPPER_STROKE_M / 2
-        between = ((lo[:, 0] < pad_x) & (hi[:, 0] > -pad_x) & (lo[:, 2] < pad_z) & (hi[:, 2] > -pad_z)
-                   & (hi[:, 1] > -open_half) & (lo[:, 1] < open_half))
-        touch = open_half - np.maximum(hi[:, 1], -lo[:, 1]) + PAD_CLOSE_SQUEEZE_M
-        travel[closed] = np.where(between, np.clip(touch, 0.0, robotiq.FINGER_TRAVEL_M), robotiq.FINGER_TRAVEL_M)
-        return travel
+        return closing_travel(self.kinematics, self._peg_corners, q_arm_rad, insertive_pose_b, closed)
 
     def randomize(self, ids: np.ndarray, cfg: RandomizationConfig, rng: np.random.Generator) -> np.ndarray:
         """Draw new physics parameters for worlds ``ids``; returns them (len(ids), 7):
@@ -199,12 +183,35 @@ class CellPhysics:
         return {"robot": np.array(robot), "pad": np.array(sorted(pads)), "insertive": np.array(body_geoms(PEG_BODY)),
                 "receptive": np.array(body_geoms(HOLE_BODY)), "table": np.array([m.geom("table").id])}
 
-    def _insertive_corners(self) -> np.ndarray:
-        """(8 * geoms, 3) corners of the insertive body's geom bounding boxes in its body frame."""
-        m, corners = self.model, []
-        signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
-        for g in self._groups["insertive"]:
-            centre, half = m.geom_aabb[g, :3], m.geom_aabb[g, 3:]
-            local = centre + signs * half
-            corners.append(m.geom_pos[g] + local @ quat_to_matrix(m.geom_quat[g]).T)
-        return np.concatenate(corners)
+
+def insertive_corners(model: mujoco.MjModel, geom_ids) -> np.ndarray:
+    """(8 * geoms, 3) corners of the geoms' bounding boxes in their body's frame."""
+    corners = []
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+    for g in geom_ids:
+        centre, half = model.geom_aabb[g, :3], model.geom_aabb[g, 3:]
+        local = centre + signs * half
+        corners.append(model.geom_pos[g] + local @ quat_to_matrix(model.geom_quat[g]).T)
+    return np.concatenate(corners)
+
+
+def closing_travel(kinematics: URKinematics, corners_obj: np.ndarray, q_arm_rad: np.ndarray,
+                   insertive_pose_b: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """Finger travel (n,) for a gripper at ``q_arm_rad``: 0 if open; if closed, pads touching the
+    insertive object (its bounding-box ``corners_obj`` in its frame) when it lies between the pads,
+    else fully closed."""
+    travel = np.zeros(len(q_arm_rad))
+    if not closed.any():
+        return travel
+    T = kinematics.tcp_pose(q_arm_rad[closed])
+    rot_obj = quat_to_matrix(insertive_pose_b[closed, 3:] / np.linalg.norm(insertive_pose_b[closed, 3:], axis=-1, keepdims=True))
+    corners_b = insertive_pose_b[closed, None, :3] + np.einsum("nij,kj->nki", rot_obj, corners_obj)
+    corners_tcp = np.einsum("nji,nkj->nki", T[:, :3, :3], corners_b - T[:, None, :3, 3])
+    lo, hi = corners_tcp.min(1), corners_tcp.max(1)
+    pad_x, pad_z = robotiq.PAD_HALF_M[0], robotiq.PAD_HALF_M[2]
+    open_half = robotiq.GRIPPER_STROKE_M / 2
+    between = ((lo[:, 0] < pad_x) & (hi[:, 0] > -pad_x) & (lo[:, 2] < pad_z) & (hi[:, 2] > -pad_z)
+               & (hi[:, 1] > -open_half) & (lo[:, 1] < open_half))
+    touch = open_half - np.maximum(hi[:, 1], -lo[:, 1]) + PAD_CLOSE_SQUEEZE_M
+    travel[closed] = np.where(between, np.clip(touch, 0.0, robotiq.FINGER_TRAVEL_M), robotiq.FINGER_TRAVEL_M)
+    return travel

@@ -8,7 +8,8 @@ import torch
 
 from omnireset_core.control.osc import OscGains, osc_torque
 from omnireset_training.env_config import EnvConfig, RandomizationConfig
-from omnireset_training.mujoco_env import OmniResetEnv, osc_torque_per_env
+from omnireset_training.mdp.actions import osc_torque_per_env
+from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import RESET_TYPES, InMemoryResets, ResetSampler, load_resets
 
 NO_DR = RandomizationConfig(enabled=False)

@@ -22,7 +22,8 @@ from tqdm import tqdm
 from rsl_rl.runners import OnPolicyRunner
 
 from omnireset_training.env_config import EnvConfig
-from omnireset_training.mujoco_env import OmniResetEnv, SuccessTracker
+from omnireset_training.mdp.success import SuccessTracker
+from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import ResetSource
 from omnireset_training.rl.config import TrainConfig, rsl_rl_train_cfg
 

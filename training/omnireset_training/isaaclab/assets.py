@@ -1,0 +1,66 @@
+"""USD assets of the cell, converted from the project's own MJCF (``omnireset_sim.assets.parts``),
+so the Isaac Lab scene simulates the twin's geometry, masses and joints. Nothing is downloaded.
+
+Assets are cached under a folder named by a hash of the MJCF text: changing the cell (a config
+value, a link shape) produces a new folder, an unchanged cell reuses the old one.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from omnireset_sim.assets.parts import PART_NAMES, part_xmls
+from omnireset_sim.config import CellConfig
+
+DEFAULT_CACHE = Path(os.environ.get("OMNIRESET_ASSET_DIR", Path.home() / ".cache" / "omnireset" / "usd"))
+
+
+class MissingAssetError(FileNotFoundError):
+    pass
+
+
+def asset_folder(cell: CellConfig | None = None, root: Path | str = DEFAULT_CACHE) -> Path:
+    xmls = part_xmls(cell)
+    digest = hashlib.sha256("".join(xmls[n] for n in PART_NAMES).encode()).hexdigest()[:16]
+    return Path(root) / digest
+
+
+def usd_paths(folder: Path | str) -> dict[str, Path]:
+    """``{part: .usda}`` inside ``folder``; raises ``MissingAssetError`` naming what is missing and
+    how to make it."""
+    folder = Path(folder)
+    paths = {name: folder / name / f"omnireset_{name}.usda" for name in PART_NAMES}
+    missing = [name for name, path in paths.items() if not path.is_file()]
+    if missing:
+        raise MissingAssetError(
+            f"USD assets {missing} missing in {folder}; generate them with `omnireset-isaaclab assets` "
+            f"(converts the project's MJCF, no download)")
+    return paths
+
+
+def build_usd_assets(cell: CellConfig | None = None, root: Path | str = DEFAULT_CACHE, force: bool = False) -> dict[str, Path]:
+    """Convert each part's MJCF to USD (mujoco-usd-converter) into the cache; returns the paths.
+    Each part is written to a temporary folder and moved into place, so an interrupted run leaves
+    no half-written asset behind."""
+    from mujoco_usd_converter import Converter  # the converter registers its USD schema plugin
+
+    folder = asset_folder(cell, root)
+    xmls = part_xmls(cell)
+    for name in PART_NAMES:
+        target = folder / name
+        if target.is_dir() and not force:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            mjcf = Path(tmp) / f"omnireset_{name}.xml"
+            mjcf.write_text(xmls[name])
+            Converter().convert(str(mjcf), str(Path(tmp) / "usd"))
+            (Path(tmp) / "usd" / f"omnireset_{name}.usda").stat()  # the converter names it after the model
+            shutil.copy(mjcf, Path(tmp) / "usd" / mjcf.name)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(Path(tmp) / "usd", target)
+    return usd_paths(folder)
