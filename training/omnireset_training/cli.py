@@ -89,6 +89,12 @@ def cmd_train(args) -> Path:
     cfg = resolve_config(args)
     out = Path(args.out)
     write_config(cfg, out)
+    if getattr(args, "backend", "mujoco") == "isaaclab":
+        from omnireset_training.isaaclab.train import train
+
+        final = train(cfg, args.resets or "toy:16", out, args.resume, args.device, args.distributed)
+        print(f"checkpoint: {final} (evaluate it in the MuJoCo twin: omnireset-train evaluate --checkpoint {final})")
+        return final
     runner = make_runner(cfg, _resets(args.resets, out, cfg.seed), out)
     if args.resume:
         runner.load(args.resume)
@@ -214,8 +220,12 @@ def _common(p: argparse.ArgumentParser, train: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnireset-train", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="PPO with gSDE on the MuJoCo env")
+    p = sub.add_parser("train", help="PPO with gSDE on the MuJoCo env (or Isaac Lab)")
     _common(p)
+    p.add_argument("--backend", choices=("mujoco", "isaaclab"), default="mujoco",
+                   help="isaaclab: needs the Isaac Lab environment (make setup-isaaclab)")
+    p.add_argument("--device", default="cpu", help="Isaac Lab simulation and learning device (cpu, cuda, cuda:1)")
+    p.add_argument("--distributed", action="store_true", help="Isaac Lab multi-GPU under torchrun")
     p.add_argument("--out", required=True, help="run folder (checkpoints, tensorboard, config)")
     p.add_argument("--resume", help="checkpoint to continue from")
     p.set_defaults(func=cmd_train)

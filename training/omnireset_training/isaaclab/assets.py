@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from omnireset_sim.assets.parts import PART_NAMES, part_xmls
 from omnireset_sim.config import CellConfig
 
@@ -60,7 +62,36 @@ def build_usd_assets(cell: CellConfig | None = None, root: Path | str = DEFAULT_
             Converter().convert(str(mjcf), str(Path(tmp) / "usd"))
             (Path(tmp) / "usd" / f"omnireset_{name}.usda").stat()  # the converter names it after the model
             shutil.copy(mjcf, Path(tmp) / "usd" / mjcf.name)
+            _author_newton_attributes(Path(tmp) / "usd", xmls[name])
             if target.exists():
                 shutil.rmtree(target)
             os.replace(Path(tmp) / "usd", target)
     return usd_paths(folder)
+
+
+def _author_newton_attributes(folder: Path, mjcf: str) -> None:
+    """Write what the converter leaves out or names differently from Newton's MuJoCo importer:
+    ``mjc:gravcomp`` (written as ``mjc:body:gravcomp``; the UR compensates gravity, so does the
+    twin) and the contact filter bits ``mjc:contype``/``mjc:conaffinity`` (not written). The bits
+    are the OR over the part's geoms: every part's geoms share one role (arm and gripper never
+    touch each other, and collide with the world and objects), so this keeps the twin's pairs."""
+    import mujoco
+    from pxr import Sdf, Usd
+
+    model = mujoco.MjModel.from_xml_string(mjcf)
+    contype = int(np.bitwise_or.reduce(model.geom_contype))
+    conaffinity = int(np.bitwise_or.reduce(model.geom_conaffinity))
+    if len(set(model.geom_bodyid)) > 1 and contype & conaffinity:
+        raise ValueError("a part with several bodies whose geoms collide with each other cannot share one "
+                         "contype/conaffinity pair")
+    layer = folder / "Payload" / "Physics.usda"
+    stage = Usd.Stage.Open(str(layer))
+    for prim in stage.TraverseAll():  # the geometry prims are overs in this layer
+        gravcomp = prim.GetAttribute("mjc:body:gravcomp")
+        if gravcomp and gravcomp.HasAuthoredValue():
+            prim.CreateAttribute("mjc:gravcomp", Sdf.ValueTypeNames.Float, custom=False).Set(float(gravcomp.Get()))
+        schemas = prim.GetMetadata("apiSchemas")
+        if schemas is not None and "MjcCollisionAPI" in schemas.GetAddedOrExplicitItems():
+            prim.CreateAttribute("mjc:contype", Sdf.ValueTypeNames.Int, custom=False).Set(contype)
+            prim.CreateAttribute("mjc:conaffinity", Sdf.ValueTypeNames.Int, custom=False).Set(conaffinity)
+    stage.GetRootLayer().Save()

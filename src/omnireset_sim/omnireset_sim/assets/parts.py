@@ -5,7 +5,8 @@ The parts are written by the same functions as ``build_cell_xml``, so geometry, 
 armature, damping, contact parameters and the gripper's tendon/equality are those of the twin.
 Differences, all forced by the split: the robot gets a fixed ``base`` body (an articulation needs
 a root link) holding the base housing; the receptive fixture gets a free joint instead of being a
-mocap body (the consumer makes it kinematic); the table is its own static body.
+mocap body (the consumer makes it kinematic); the table is a static
+collider of its own.
 """
 from __future__ import annotations
 
@@ -70,10 +71,8 @@ def receptive_xml(cell: CellConfig) -> str:
 def table_xml(cell: CellConfig) -> str:
     half = ((TABLE_X_M[1] - TABLE_X_M[0]) / 2, (TABLE_Y_M[1] - TABLE_Y_M[0]) / 2, TABLE_THICKNESS_M / 2)
     pos = (sum(TABLE_X_M) / 2, sum(TABLE_Y_M) / 2, -TABLE_THICKNESS_M / 2)
-    body = f"""<body name="table_body">
-  <geom name="table" type="box" size="{fmt(half)}" pos="{fmt(pos)}" {CONTACT_WORLD}
-        friction="{cell.physics.table_friction:g} 0.005 0.0001" rgba="0.62 0.55 0.45 1"/>
-</body>"""
+    body = f"""<geom name="table" type="box" size="{fmt(half)}" pos="{fmt(pos)}" {CONTACT_WORLD}
+      friction="{cell.physics.table_friction:g} 0.005 0.0001" rgba="0.62 0.55 0.45 1"/>"""
     return _document("omnireset_table", body)
 
 
