@@ -153,6 +153,15 @@ def cmd_export(args) -> Path:
     return path
 
 
+def cmd_isaaclab_assets(args) -> dict:
+    from omnireset_training.isaaclab.assets import build_usd_assets
+
+    paths = build_usd_assets(force=args.force)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return paths
+
+
 # Reset generation per scale: states per type, grasps, partial assemblies (None: generator defaults).
 GENERATION = {"toy": (8, 16, 16), "cpu": (None, None, None)}
 
@@ -240,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", help="output file (default: policy.pt beside the checkpoint)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("isaaclab-assets", help="USD assets of the cell for Isaac Lab, converted from the MJCF")
+    p.add_argument("--force", action="store_true", help="convert again even if the cached assets exist")
+    p.set_defaults(func=cmd_isaaclab_assets)
     p = sub.add_parser("pipeline", help="resets -> train -> evaluate -> export -> reload, at a scale")
     _common(p)
     p.add_argument("--out", required=True)

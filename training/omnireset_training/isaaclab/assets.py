@@ -38,7 +38,7 @@ def usd_paths(folder: Path | str) -> dict[str, Path]:
     missing = [name for name, path in paths.items() if not path.is_file()]
     if missing:
         raise MissingAssetError(
-            f"USD assets {missing} missing in {folder}; generate them with `omnireset-isaaclab assets` "
+            f"USD assets {missing} missing in {folder}; generate them with `omnireset-train isaaclab-assets` "
             f"(converts the project's MJCF, no download)")
     return paths
 

@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -87,13 +88,14 @@ def parity_config(num_envs: int, reset_type: str) -> EnvConfig:
                    randomization=RandomizationConfig(enabled=False), num_threads=1)
 
 
-def run(reset_type: str, steps: int, num_envs: int, toy_states: int = 8) -> dict:
+def run(reset_type: str, steps: int, num_envs: int, toy_states: int = 8, action_scale: float = 1.0) -> dict:
     cfg = parity_config(num_envs, reset_type)
-    actions = action_sequence(steps, num_envs)
+    actions = action_sequence(steps, num_envs) * action_scale
     spec = f"toy:{toy_states}"
     ref = mujoco_trajectory(cfg, make_toy_resets(toy_states, seed=0), actions)
     isaac = isaaclab_trajectory(cfg, spec, actions)
-    return {"reset_type": reset_type, "steps": steps, "num_envs": num_envs, "max_error_m": compare(ref, isaac),
+    return {"reset_type": reset_type, "steps": steps, "num_envs": num_envs, "action_scale": action_scale,
+            "max_error_m": compare(ref, isaac),
             "final_error_m": compare({k: v[-1:] for k, v in ref.items()}, {k: v[-1:] for k, v in isaac.items()})}
 
 
@@ -102,8 +104,14 @@ def main() -> None:
     parser.add_argument("--reset-type", default="stable_grasp")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--num-envs", type=int, default=4)
+    parser.add_argument("--action-scale", type=float, default=1.0, help="0: hold still")
+    parser.add_argument("--out", help="also write the result as JSON here")
     args = parser.parse_args()
-    print(json.dumps(run(args.reset_type, args.steps, args.num_envs), indent=2))
+    result = run(args.reset_type, args.steps, args.num_envs, action_scale=args.action_scale)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
 
 
 if __name__ == "__main__":
