@@ -1,7 +1,7 @@
 # The two commands of the README, each setting up everything it needs on a fresh machine:
 #   make demo   the peg stack (controller, cameras, policy, supervisor) on the MuJoCo twin -> outputs/peg_stack
-#   make test   builds the colcon workspace, runs every package's tests, the training tests, and the
-#               core on Python 3.12
+#   make test   builds the colcon workspace, runs every package's tests, the training tests, the
+#               core on Python 3.12, and the Isaac Lab backend on CPU (its own Python 3.12 env)
 # Also: make twin-demo (scripted pick-and-insert through the 500 Hz loop, no ROS), make bench.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -13,10 +13,16 @@ WS := $(ENV) && source install/setup.bash
 # A Python 3.12 interpreter: pyenv's if there is one, else the one on PATH.
 PY312 ?= $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12))),python3.12)
 
-.PHONY: demo twin-demo test setup build test-colcon test-training test-core-py312 bench
+ISAACLAB_VENV ?= .venv-isaaclab
+
+.PHONY: demo twin-demo test setup setup-isaaclab build test-colcon test-training test-core-py312 test-isaaclab bench
 
 setup:
 	bash scripts/bootstrap.sh
+
+# Isaac Lab 3.0 (kit-less, Newton) in .venv-isaaclab: about 7 min and 7.8 GB the first time.
+setup-isaaclab:
+	OMNIRESET_PYTHON312=$(PY312) OMNIRESET_ISAACLAB_VENV=$(ISAACLAB_VENV) bash scripts/bootstrap_isaaclab.sh
 
 build: setup
 	$(ENV) && colcon build $(COLCON_DIRS) --base-paths src
@@ -43,7 +49,10 @@ test-core-py312:
 test-training: setup
 	$(ENV) && cd training && python -m pytest -q -p no:cacheprovider tests
 
-test: test-colcon test-training test-core-py312
+test-isaaclab: setup-isaaclab
+	cd training && OMP_WAIT_POLICY=PASSIVE ../$(ISAACLAB_VENV)/bin/python -m pytest -q -p no:cacheprovider tests_isaaclab
+
+test: test-colcon test-training test-core-py312 test-isaaclab
 
 bench: build
 	$(WS) && python src/omnireset_sim/benchmarks/bench_loop.py && python src/omnireset_sim/benchmarks/bench_twin.py \
