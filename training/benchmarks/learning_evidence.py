@@ -80,6 +80,21 @@ def plot(curves: dict[str, list[dict]], keys: dict[str, str], title: str, path: 
     plt.close(fig)
 
 
+def replot_near_goal(out: Path, resets, args) -> None:
+    history = [json.loads(line) for line in (out / "near_goal_only" / "metrics.jsonl").read_text().splitlines()]
+    cfg = replace(EnvConfig(num_envs=args.num_envs, seed=args.seed), reset_probabilities={"near_goal": 1.0})
+    still = hold_still_success(cfg, resets, "near_goal", args.eval_episodes)
+    plot({"near-goal resets": history, "near-goal resets ": history},
+         {"near-goal resets": "eval_success", "near-goal resets ": "success_near_goal"},
+         f"(a) peg insertion from near-goal resets ({len(history)} iterations)", out / "near_goal.png",
+         ("hold still", still))
+    evals = [(r["iteration"], r["eval_success"]) for r in history if "eval_success" in r]
+    summary = {"iterations": len(history), "env_steps": history[-1]["env_steps"], "hold_still_success": still,
+               "evaluations": evals}
+    (out / "summary_replot.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", choices=("near_goal", "mix", "both"), default="both")
@@ -91,10 +106,15 @@ def main() -> None:
     parser.add_argument("--resets", help="reset dataset folder (default: toy fixture, 256 states per type)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="outputs/evidence")
+    parser.add_argument("--replot", action="store_true",
+                        help="plot (a) from the metrics already in --out (e.g. of an interrupted run) instead of training")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     resets = load_resets(args.resets) if args.resets else make_toy_resets(256, seed=args.seed)
+    if args.replot:
+        replot_near_goal(out, resets, args)
+        return
     base = TrainConfig(max_iterations=args.iterations, eval_interval=args.eval_interval, eval_episodes=args.eval_episodes,
                        seed=args.seed, save_interval=max(1, args.iterations // 4))
     base = replace(base, env=replace(base.env, num_envs=args.num_envs, seed=args.seed),
