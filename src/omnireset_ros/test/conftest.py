@@ -32,6 +32,34 @@ def wait_for(predicate, timeout_s: float = 10.0, period_s: float = 0.02):
     raise TimeoutError(f"condition not met within {timeout_s} s")
 
 
+class BackgroundPublisher:
+    """Calls ``publish_once(k)`` every ``period_s`` on a thread while in a ``with`` block (a stand-in
+    for nodes the test does not start)."""
+
+    period_s = 0.05
+
+    def __enter__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(2.0)
+
+    def _run(self):
+        deadline, k = time.monotonic(), 0
+        while not self._stop.is_set():
+            self.publish_once(k)
+            k += 1
+            deadline += self.period_s
+            self._stop.wait(max(0.0, deadline - time.monotonic()))
+
+    def publish_once(self, k: int) -> None:
+        raise NotImplementedError
+
+
 @pytest.fixture()
 def probe():
     """A node in this process for publishing, subscribing and calling services in tests."""

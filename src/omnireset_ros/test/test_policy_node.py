@@ -6,14 +6,13 @@ the twin's object poses at 100 Hz (and rgb8 images at 10 Hz) stamped with the RO
 """
 import math
 import re
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import wait_for
+from conftest import BackgroundPublisher, wait_for
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.parameter import Parameter
@@ -43,7 +42,7 @@ def now_s(node) -> float:
     return node.get_clock().now().nanoseconds * 1e-9
 
 
-class FakeCell:
+class FakeCell(BackgroundPublisher):
     """The controller's and cameras' outputs from the probe, with streams that can be switched off."""
 
     def __init__(self, probe, cameras=(), rate_hz=100.0, camera_rate_hz=10.0, objects=("peg", "peg_hole")):
@@ -58,24 +57,6 @@ class FakeCell:
         self.pixels = {c: rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for c in cameras}
         self.on = {"joints": True, "ee": True, "objects": True, **{c: True for c in cameras}}
         self.last_sent = {}  # stream -> time.monotonic() of its last publish
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(2.0)
-
-    def _run(self):
-        deadline, k = time.monotonic(), 0
-        while not self._stop.is_set():
-            self.publish_once(k)
-            k += 1
-            deadline += self.period_s
-            time.sleep(max(0.0, deadline - time.monotonic()))
 
     def publish_once(self, k):
         t = now_s(self.probe)

@@ -1,14 +1,13 @@
 """scheduler node: schedules refused at start-up, and a real two-step run over DDS against the
 policy node, with success judged from object poses the probe publishes as the twin would."""
 import json
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from conftest import wait_for
+from conftest import BackgroundPublisher, wait_for
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import ParameterEvent
@@ -84,7 +83,7 @@ def write_second_task(tmp_path):
     return path, checkpoint
 
 
-class Twin:
+class Twin(BackgroundPublisher):
     """Object and TCP poses at 20 Hz: the peg seated in its hole (step 1 succeeds), peg_b far
     from it (step 2 never does)."""
 
@@ -93,24 +92,13 @@ class Twin:
         self.pubs = {n: probe.create_publisher(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=n), 10)
                      for n in ("peg", "peg_hole", "peg_b")}
         self.pub_ee = probe.create_publisher(PoseStamped, topics.EE_POSE, 10)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(2.0)
-
-    def _run(self):
+    def publish_once(self, k):
         poses = {"peg": [0.45, -0.1, 0.0005], "peg_hole": [0.45, -0.1, 0.0], "peg_b": [0.45, 0.1, 0.0]}
-        while not self._stop.wait(0.05):
-            stamp = s_to_stamp(self.probe.get_clock().now().nanoseconds * 1e-9)
-            for name, pos in poses.items():
-                self.pubs[name].publish(pose_msg(pos, [1.0, 0.0, 0.0, 0.0], stamp, topics.BASE_FRAME))
-            self.pub_ee.publish(pose_msg(EE_POS_B_M, TOOL_DOWN_QUAT, stamp, topics.BASE_FRAME))
+        stamp = s_to_stamp(self.probe.get_clock().now().nanoseconds * 1e-9)
+        for name, pos in poses.items():
+            self.pubs[name].publish(pose_msg(pos, [1.0, 0.0, 0.0, 0.0], stamp, topics.BASE_FRAME))
+        self.pub_ee.publish(pose_msg(EE_POS_B_M, TOOL_DOWN_QUAT, stamp, topics.BASE_FRAME))
 
 
 def test_two_steps_first_succeeds_second_times_out_twice(probe, start_node, tmp_path):
