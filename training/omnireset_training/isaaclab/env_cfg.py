@@ -88,17 +88,12 @@ class OmniResetEnvCfg(ManagerBasedRLEnvCfg):
     resets: str = "toy"
     asset_dir: str | None = None
     num_envs: int = 4
-    grip_force_N: float = CellConfig().gripper.grip_force_N
-    cell_friction: dict = {}
     observations: ObservationsCfg = ObservationsCfg()
     actions: ActionsCfg = ActionsCfg()
 
     def __post_init__(self):
         env = from_dict(EnvConfig, self.omnireset)
         cell = CellConfig()
-        self.grip_force_N = cell.gripper.grip_force_N
-        self.cell_friction = {"robot": 1.0, "pad": cell.gripper.pad_friction, "insertive": cell.peg.friction,
-                              "receptive": cell.hole.friction, "table": cell.physics.table_friction}
         self.seed = env.seed
         self.decimation = env.decimation
         self.episode_length_s = env.episode_length_s

@@ -25,6 +25,7 @@ from omnireset_sim.assets import FLANGE_T_TCP
 from omnireset_sim.assets.objects import PEG_BODY
 from omnireset_sim.assets.parts import part_xmls
 from omnireset_sim.assets.ur_arm import JOINT_NAMES
+from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, actor_step, critic_obs, reward_terms
 from omnireset_training.mdp import terminations as shared_terminations
@@ -36,7 +37,6 @@ from omnireset_training.toy_resets import make_toy_resets
 
 F64 = torch.float64
 FINGER_JOINTS = ("left_finger_joint", "right_finger_joint")
-NOMINAL_FRICTION = ("robot", "pad", "insertive", "receptive", "table")
 
 
 def wxyz_to_xyzw(q):
@@ -77,15 +77,21 @@ class OmniResetContext:
         body = insertive.body(PEG_BODY).id
         self.peg_corners = insertive_corners(insertive, np.flatnonzero(insertive.geom_bodyid == body))
         self.peg_mass_kg = torch.full((n,), float(insertive.body_mass[body]), dtype=F64, device=dev)
-        cell = env.cfg.cell_friction
-        self.friction = torch.tensor([cell[k] for k in NOMINAL_FRICTION], dtype=F64, device=dev).repeat(n, 1)
+        cell = CellConfig()
+        self.grip_force_N = cell.gripper.grip_force_N
+        # The twin's frictions; the robot links keep MuJoCo's default geom friction (1.0).
+        nominal = (1.0, cell.gripper.pad_friction, cell.peg.friction, cell.hole.friction, cell.physics.table_friction)
+        self.friction = torch.tensor(nominal, dtype=F64, device=dev).repeat(n, 1)
         self.robot_mass_scale = torch.ones(n, dtype=F64, device=dev)
         self.max_joint_speed = torch.as_tensor(UR7E.max_joint_speed_radps, dtype=F64, device=dev)
         self._state: CellState | None = None
         self._key = None
+        self._reward_terms: dict[str, torch.Tensor] = {}
+        self._reward_key = None
 
     def privileged(self) -> torch.Tensor:
-        """(N, 9) in the MuJoCo backend's layout: frictions, insertive mass, robot mass scale, kp scales."""
+        """(N, 9) in the MuJoCo backend's layout: frictions (robot, pad, insertive, receptive, table),
+        insertive mass, robot mass scale, kp scales."""
         return torch.cat((self.friction, self.peg_mass_kg[:, None], self.robot_mass_scale[:, None], self.kp_scale), -1)
 
 
@@ -100,10 +106,15 @@ def _tcp(ctx: OmniResetContext, q_arm: torch.Tensor):
     return torch.from_numpy(T).to(ctx.device), torch.from_numpy(J).to(ctx.device)
 
 
+def _state_key(env) -> tuple[int, int]:
+    """Changes with every physics step and every reset event."""
+    return env._sim_step_counter, getattr(env, "_omnireset_resets", 0)
+
+
 def cell_state(env) -> CellState:
     """The scene as a ``CellState`` (float64), computed once per physics step / reset."""
     ctx = context(env)
-    key = (env._sim_step_counter, getattr(env, "_omnireset_resets", 0))
+    key = _state_key(env)
     if ctx._key == key and ctx._state is not None:
         return ctx._state
     robot, peg, hole = ctx.robot.data, ctx.insertive.data, ctx.receptive.data
@@ -151,7 +162,7 @@ class OscAction(ActionTerm):
         self._target_pos = torch.zeros(self.num_envs, 3, dtype=F64, device=self.device)
         self._target_quat = torch.zeros(self.num_envs, 4, dtype=F64, device=self.device)
         self._target_quat[:, 0] = 1.0
-        self._grip_force = float(env.cfg.grip_force_N)
+        self._grip_force = float(ctx.grip_force_N)
         self._joint_ids = ctx.arm_ids + ctx.finger_ids
 
     @property
@@ -213,8 +224,8 @@ def critic_observation(env) -> torch.Tensor:
 def reward_term(env, name: str) -> torch.Tensor:
     """One unscaled term of the shared task-agnostic reward; Isaac Lab applies weight * dt."""
     ctx = context(env)
-    key = (env._sim_step_counter, "rewards")
-    if getattr(ctx, "_reward_key", None) != key:
+    key = _state_key(env)
+    if ctx._reward_key != key:
         ctx._reward_terms = reward_terms(cell_state(env), ctx.task, ctx.cfg.reward_params)
         ctx._reward_key = key
     return ctx._reward_terms[name].float()
@@ -240,10 +251,9 @@ def reset_from_dataset(env, env_ids: torch.Tensor):
     if len(ids) == 0:
         return
     ran = (env.episode_length_buf[env_ids] > 0).cpu().numpy()
-    if ran.any():
-        s = cell_state(env)
+    if ran.any():  # the step's reward terms are still those of the final states
         done = torch.as_tensor(ids[ran])
-        success = reward_terms(s, ctx.task, ctx.cfg.reward_params)["success"][done.to(s.q_arm_rad.device)] > 0
+        success = reward_term(env, "success")[done.to(env.device)] > 0
         ctx.successes.add(ctx.reset_type[done].numpy(), success.cpu().numpy())
     type_ids, states = ctx.sampler.sample(len(ids))
     dev, n = env.device, len(ids)
