@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=64)
     parser.add_argument("--resets", help="reset dataset folder (default: toy fixture, 256 states per type)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise-hold-steps", type=int, default=1,
+                        help="gSDE exploration noise held for this many steps (1: fresh every step, as the authors)")
     parser.add_argument("--out", default="outputs/evidence")
     parser.add_argument("--replot", action="store_true",
                         help="plot (a) from the metrics already in --out (e.g. of an interrupted run) instead of training")
@@ -118,7 +120,7 @@ def main() -> None:
     base = TrainConfig(max_iterations=args.iterations, eval_interval=args.eval_interval, eval_episodes=args.eval_episodes,
                        seed=args.seed, save_interval=max(1, args.iterations // 4))
     base = replace(base, env=replace(base.env, num_envs=args.num_envs, seed=args.seed),
-                   ppo=replace(base.ppo, num_steps_per_env=args.steps_per_env))
+                   ppo=replace(base.ppo, num_steps_per_env=args.steps_per_env, noise_hold_steps=args.noise_hold_steps))
     summary = {}
     if args.experiment in ("near_goal", "both"):
         cfg = replace(base, env=replace(base.env, reset_probabilities={"near_goal": 1.0}))

@@ -1,0 +1,157 @@
+"""Where near-goal episodes fail: success per kind of start, for holding still, a scripted
+insertion with privileged state, and trained checkpoints, all on the same reset states.
+
+Starts are sorted by whether the peg is already assembled (the task's success thresholds) and
+whether the gripper starts closed. For each policy the table gives the success at the episode's
+end per class and how often a closed gripper is opened at the first step.
+
+    python training/benchmarks/near_goal_breakdown.py --resets DATA \
+        --checkpoint docs/evidence/near_goal_policy_it400.pt --episodes 256
+
+The scripted reference reads the true poses (no observation model): it turns and moves the held
+peg over the hole (square peg: yaw snapped to the nearest quarter turn), descends, and opens the
+gripper once the peg is aligned inside the hole, where it slides down on its own. It keeps the
+gripper as it is when the episode starts with it open, so it shows which starts need a regrasp.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
+from omnireset_core.tasks import assembly_error
+from omnireset_training.env_config import EnvConfig
+from omnireset_training.mdp.rewards import success_indicator
+from omnireset_training.mdp.state import CellState, relative_pose
+from omnireset_training.mujoco_env import OmniResetEnv
+from omnireset_training.reset_source import load_resets
+
+HOLE_TOP_M = 0.040  # hole depth: the opening's top in the receptive frame (config/cell.yaml)
+
+
+class FixedStates:
+    """A reset source that hands out the given near-goal states in order (one per env)."""
+
+    types = ("near_goal",)
+
+    def __init__(self, states: dict[str, np.ndarray]):
+        self.states, self.next = states, 0
+
+    def sample(self, reset_type: str, n: int, rng) -> dict[str, np.ndarray]:
+        count = len(self.states["q_arm_rad"])
+        idx = np.arange(self.next, self.next + n) % count
+        self.next += n
+        return {k: v[idx] for k, v in self.states.items()}
+
+
+def peg_in_hole(s: CellState) -> tuple[torch.Tensor, torch.Tensor]:
+    return relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b)
+
+
+def scripted_insertion(s: CellState, scale: torch.Tensor, approach_m: float = 0.01) -> torch.Tensor:
+    """Actions (N, 7) from the true poses; see the module docstring."""
+    R_peg, R_hole = quat_to_matrix(s.insertive_quat_b), quat_to_matrix(s.receptive_quat_b)
+    R_rel = R_hole.transpose(-1, -2) @ R_peg
+    yaw = torch.atan2(R_rel[:, 1, 0], R_rel[:, 0, 0])
+    yaw_goal = torch.round(yaw / (math.pi / 2)) * (math.pi / 2)
+    c, sn, zero, one = torch.cos(yaw_goal), torch.sin(yaw_goal), torch.zeros_like(yaw), torch.ones_like(yaw)
+    Rz = torch.stack((torch.stack((c, -sn, zero), -1), torch.stack((sn, c, zero), -1),
+                      torch.stack((zero, zero, one), -1)), -2)
+    R_fix_b = (R_hole @ Rz) @ R_peg.transpose(-1, -2)  # rotation in b that puts the peg upright
+    rotvec_fix_b = quat_to_rotvec(matrix_to_quat(R_fix_b))
+    peg_rcv_m, _ = peg_in_hole(s)
+    lateral_m = torch.linalg.vector_norm(peg_rcv_m[:, :2], dim=-1)
+    tilt_rad = torch.linalg.vector_norm(rotvec_fix_b, dim=-1)
+    aligned = (lateral_m < 0.001) & (tilt_rad < 0.02)
+    inside = peg_rcv_m[:, 2] < HOLE_TOP_M - 0.005
+    height_m = torch.where(aligned | inside, zero, torch.full_like(yaw, HOLE_TOP_M + approach_m))
+    peg_goal_b = s.receptive_pos_b_m + R_hole[:, :, 2] * height_m[:, None]
+    tcp_goal_b = peg_goal_b + (R_fix_b @ (s.tcp_pos_b_m - s.insertive_pos_b_m)[..., None])[..., 0]
+    action = torch.zeros(len(yaw), 7, dtype=s.tcp_pos_b_m.dtype)
+    action[:, :3] = (tcp_goal_b - s.tcp_pos_b_m) / scale[:3]
+    action[:, 3:6] = rotvec_fix_b / scale[3:]
+    action[:, :6] = action[:, :6].clamp(-1.0, 1.0)
+    release = inside & (lateral_m < 0.0015) & (tilt_rad < 0.03)
+    action[:, 6] = torch.where(release | ~s.gripper_closed, 1.0, -1.0)
+    return action
+
+
+def run_episodes(policy, cfg: EnvConfig, states: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One episode per state; success at the last step, and whether a closed gripper opened at step 1."""
+    env = OmniResetEnv(cfg, FixedStates(states))
+    start = env._state
+    peg_rcv_m, quat_rcv = peg_in_hole(start)
+    pos_err_m, tilt_rad = assembly_error(peg_rcv_m, quat_rcv, env.task.goal_poses[0])
+    closed_at_start = start.gripper_closed.numpy().copy()
+    obs = env.get_observations()
+    with torch.inference_mode():
+        for step in range(env.max_episode_length - 1):  # the last step would reset the worlds
+            obs, _, _, _ = env.step(policy(env, obs))
+            if step == 0:
+                opened_at_once = closed_at_start & ~env.gripper_closed.numpy()
+        success = success_indicator(env._state, env.task).numpy() > 0
+    env.close()
+    return {"success": success, "opened_at_once": opened_at_once, "closed_at_start": closed_at_start,
+            "assembled_at_start": (success_indicator(start, env.task).numpy() > 0),
+            "start_height_m": peg_rcv_m[:, 2].numpy(), "start_pos_err_m": pos_err_m.numpy(),
+            "start_tilt_rad": tilt_rad.numpy()}
+
+
+def hold_still(env, obs):
+    action = torch.zeros(env.num_envs, 7)
+    action[:, 6] = torch.where(env.gripper_closed, -1.0, 1.0)
+    return action
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resets", required=True, help="reset dataset folder with near-goal states")
+    parser.add_argument("--checkpoint", action="append", default=[], help="exported TorchScript policy (repeatable)")
+    parser.add_argument("--episodes", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-randomization", action="store_true", help="nominal physics instead of the training DR")
+    parser.add_argument("--out", help="write the per-state results as JSON here")
+    args = parser.parse_args()
+
+    states = load_resets(args.resets).sample("near_goal", args.episodes, np.random.default_rng(args.seed))
+    cfg = EnvConfig(num_envs=args.episodes, reset_probabilities={"near_goal": 1.0}, seed=args.seed)
+    cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=not args.no_randomization))
+    scale = torch.as_tensor(cfg.action.scale, dtype=torch.float64)
+    policies = {"hold still": hold_still,
+                "scripted insertion": lambda env, obs: scripted_insertion(env._state, scale)}
+    for path in args.checkpoint:
+        module = torch.jit.load(path)
+        policies[Path(path).name] = lambda env, obs, m=module: m(obs["policy"]).double()
+
+    results = {name: run_episodes(policy, cfg, states) for name, policy in policies.items()}
+    first = next(iter(results.values()))
+    classes = {}
+    for assembled in (True, False):
+        for closed in (True, False):
+            mask = (first["assembled_at_start"] == assembled) & (first["closed_at_start"] == closed)
+            classes[f"{'assembled' if assembled else 'not assembled'}, gripper {'closed' if closed else 'open'}"] = mask
+    classes["all"] = np.ones(args.episodes, dtype=bool)
+
+    names = list(results)
+    print(f"{'start':36s} {'n':>5s} " + " ".join(f"{n[:22]:>22s}" for n in names))
+    for label, mask in classes.items():
+        cells = [f"{results[n]['success'][mask].mean():22.2f}" if mask.any() else f"{'-':>22s}" for n in names]
+        print(f"{label:36s} {mask.sum():5d} " + " ".join(cells))
+    closed = first["closed_at_start"]
+    print(f"{'closed starts opened at step 1':36s} {closed.sum():5d} "
+          + " ".join(f"{results[n]['opened_at_once'][closed].mean():22.2f}" for n in names))
+    if args.out:
+        serialisable = {n: {k: v.tolist() for k, v in r.items()} for n, r in results.items()}
+        Path(args.out).write_text(json.dumps({"episodes": args.episodes, "seed": args.seed,
+                                              "randomization": not args.no_randomization,
+                                              "results": serialisable}))
+
+
+if __name__ == "__main__":
+    main()
