@@ -26,14 +26,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 
 from omnireset_training.cli import write_config  # noqa: E402
 from omnireset_training.env_config import EnvConfig  # noqa: E402
 from omnireset_training.mujoco_env import OmniResetEnv  # noqa: E402
 from omnireset_training.reset_source import RESET_TYPES, load_resets  # noqa: E402
 from omnireset_training.rl.config import TrainConfig  # noqa: E402
-from omnireset_training.rl.runner import eval_env_config, evaluate_policy, make_runner  # noqa: E402
+from omnireset_training.rl.runner import eval_env_config, evaluate_policy, hold_still_actions, make_runner  # noqa: E402
 from omnireset_training.toy_resets import make_toy_resets  # noqa: E402
 
 
@@ -53,12 +52,7 @@ def run(name: str, cfg: TrainConfig, resets, out: Path, eval_type: str) -> list[
 
 def hold_still_success(cfg: EnvConfig, resets, reset_type: str, episodes: int) -> float:
     env = OmniResetEnv(eval_env_config(cfg, episodes, reset_type), resets)
-
-    def zero(obs):  # no motion, keep the gripper as it is
-        a = torch.zeros(env.num_envs, 7)
-        a[:, 6] = torch.where(env.gripper_closed, -1.0, 1.0)
-        return a
-    return evaluate_policy(zero, env, episodes)
+    return evaluate_policy(lambda obs: hold_still_actions(env), env, episodes)
 
 
 def plot(curves: dict[str, list[dict]], keys: dict[str, str], title: str, path: Path, reference=None) -> None:

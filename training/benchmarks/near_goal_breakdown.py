@@ -24,15 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
+from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec, rotvec_to_quat
 from omnireset_core.tasks import assembly_error
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp.rewards import success_indicator
-from omnireset_training.mdp.state import CellState, relative_pose
+from omnireset_training.mdp.state import CellState, insertive_in_receptive
 from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import load_resets
-
-HOLE_TOP_M = 0.040  # hole depth: the opening's top in the receptive frame (config/cell.yaml)
+from omnireset_training.rl.runner import hold_still_actions
 
 
 class FixedStates:
@@ -50,27 +49,23 @@ class FixedStates:
         return {k: v[idx] for k, v in self.states.items()}
 
 
-def peg_in_hole(s: CellState) -> tuple[torch.Tensor, torch.Tensor]:
-    return relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b)
-
-
-def scripted_insertion(s: CellState, scale: torch.Tensor, approach_m: float = 0.01) -> torch.Tensor:
-    """Actions (N, 7) from the true poses; see the module docstring."""
+def scripted_insertion(s: CellState, scale: torch.Tensor, hole_top_m: float, approach_m: float = 0.01) -> torch.Tensor:
+    """Actions (N, 7) from the true poses; see the module docstring. ``hole_top_m``: the opening's
+    top in the receptive frame (the hole depth)."""
     R_peg, R_hole = quat_to_matrix(s.insertive_quat_b), quat_to_matrix(s.receptive_quat_b)
     R_rel = R_hole.transpose(-1, -2) @ R_peg
     yaw = torch.atan2(R_rel[:, 1, 0], R_rel[:, 0, 0])
     yaw_goal = torch.round(yaw / (math.pi / 2)) * (math.pi / 2)
-    c, sn, zero, one = torch.cos(yaw_goal), torch.sin(yaw_goal), torch.zeros_like(yaw), torch.ones_like(yaw)
-    Rz = torch.stack((torch.stack((c, -sn, zero), -1), torch.stack((sn, c, zero), -1),
-                      torch.stack((zero, zero, one), -1)), -2)
-    R_fix_b = (R_hole @ Rz) @ R_peg.transpose(-1, -2)  # rotation in b that puts the peg upright
+    zero = torch.zeros_like(yaw)
+    R_yaw = quat_to_matrix(rotvec_to_quat(torch.stack((zero, zero, yaw_goal), -1)))
+    R_fix_b = (R_hole @ R_yaw) @ R_peg.transpose(-1, -2)  # rotation in b that puts the peg upright
     rotvec_fix_b = quat_to_rotvec(matrix_to_quat(R_fix_b))
-    peg_rcv_m, _ = peg_in_hole(s)
+    peg_rcv_m, _ = insertive_in_receptive(s)
     lateral_m = torch.linalg.vector_norm(peg_rcv_m[:, :2], dim=-1)
     tilt_rad = torch.linalg.vector_norm(rotvec_fix_b, dim=-1)
     aligned = (lateral_m < 0.001) & (tilt_rad < 0.02)
-    inside = peg_rcv_m[:, 2] < HOLE_TOP_M - 0.005
-    height_m = torch.where(aligned | inside, zero, torch.full_like(yaw, HOLE_TOP_M + approach_m))
+    inside = peg_rcv_m[:, 2] < hole_top_m - 0.005
+    height_m = torch.where(aligned | inside, zero, torch.full_like(yaw, hole_top_m + approach_m))
     peg_goal_b = s.receptive_pos_b_m + R_hole[:, :, 2] * height_m[:, None]
     tcp_goal_b = peg_goal_b + (R_fix_b @ (s.tcp_pos_b_m - s.insertive_pos_b_m)[..., None])[..., 0]
     action = torch.zeros(len(yaw), 7, dtype=s.tcp_pos_b_m.dtype)
@@ -86,7 +81,7 @@ def run_episodes(policy, cfg: EnvConfig, states: dict[str, np.ndarray]) -> dict[
     """One episode per state; success at the last step, and whether a closed gripper opened at step 1."""
     env = OmniResetEnv(cfg, FixedStates(states))
     start = env._state
-    peg_rcv_m, quat_rcv = peg_in_hole(start)
+    peg_rcv_m, quat_rcv = insertive_in_receptive(start)
     pos_err_m, tilt_rad = assembly_error(peg_rcv_m, quat_rcv, env.task.goal_poses[0])
     closed_at_start = start.gripper_closed.numpy().copy()
     obs = env.get_observations()
@@ -103,12 +98,6 @@ def run_episodes(policy, cfg: EnvConfig, states: dict[str, np.ndarray]) -> dict[
             "start_tilt_rad": tilt_rad.numpy()}
 
 
-def hold_still(env, obs):
-    action = torch.zeros(env.num_envs, 7)
-    action[:, 6] = torch.where(env.gripper_closed, -1.0, 1.0)
-    return action
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resets", required=True, help="reset dataset folder with near-goal states")
@@ -123,8 +112,9 @@ def main() -> None:
     cfg = EnvConfig(num_envs=args.episodes, reset_probabilities={"near_goal": 1.0}, seed=args.seed)
     cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=not args.no_randomization))
     scale = torch.as_tensor(cfg.action.scale, dtype=torch.float64)
-    policies = {"hold still": hold_still,
-                "scripted insertion": lambda env, obs: scripted_insertion(env._state, scale)}
+    policies = {"hold still": lambda env, obs: hold_still_actions(env),
+                "scripted insertion": lambda env, obs: scripted_insertion(
+                    env._state, scale, env.physics.cell.hole.depth_m)}
     for path in args.checkpoint:
         module = torch.jit.load(path)
         policies[Path(path).name] = lambda env, obs, m=module: m(obs["policy"]).double()

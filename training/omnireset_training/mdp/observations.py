@@ -10,7 +10,7 @@ import torch
 
 from omnireset_core.rotations import quat_to_rotvec
 from omnireset_core.spec.contract import ObservationSpec, default_actor_observation
-from omnireset_training.mdp.state import CellState, relative_pose
+from omnireset_training.mdp.state import CellState, insertive_in_receptive, relative_pose
 
 
 def _pose6(pos, quat):
@@ -39,7 +39,7 @@ def receptive_pose_ee(s: CellState) -> torch.Tensor:
 
 
 def insertive_pose_rcv(s: CellState) -> torch.Tensor:
-    return _pose6(*relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b))
+    return _pose6(*insertive_in_receptive(s))
 
 
 # Spec term name -> function. ``last_action`` is read after the step: the action just applied is

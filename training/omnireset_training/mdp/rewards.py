@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from omnireset_core.tasks import TaskDefinition, assembly_error, is_assembled
-from omnireset_training.mdp.state import CellState, relative_pose
+from omnireset_training.mdp.state import CellState, insertive_in_receptive
 
 
 def action_l2(s: CellState) -> torch.Tensor:
@@ -36,13 +36,9 @@ def reaching_tanh(s: CellState, std_m: float = 1.0) -> torch.Tensor:
     return 1.0 - torch.tanh(dist / std_m)
 
 
-def _insertive_in_receptive(s: CellState):
-    return relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b)
-
-
 def assembly_distance_exp(s: CellState, task: TaskDefinition) -> torch.Tensor:
     """mean(exp(-(|roll| + |pitch|)), exp(-|dxyz|)) between the assembled frames; best goal pose."""
-    pos_rcv, quat_rcv = _insertive_in_receptive(s)
+    pos_rcv, quat_rcv = insertive_in_receptive(s)
     best = None
     for goal in task.goal_poses:
         pos_err, tilt = assembly_error(pos_rcv, quat_rcv, goal)
@@ -53,7 +49,7 @@ def assembly_distance_exp(s: CellState, task: TaskDefinition) -> torch.Tensor:
 
 def success_indicator(s: CellState, task: TaskDefinition) -> torch.Tensor:
     """The core's success test (position and tilt thresholds, yaw ignored)."""
-    return is_assembled(*_insertive_in_receptive(s), task.goal_poses, task.success).to(s.q_arm_rad.dtype)
+    return is_assembled(*insertive_in_receptive(s), task.goal_poses, task.success).to(s.q_arm_rad.dtype)
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,8 @@ def relative_pose(pos_ref, quat_ref, pos, quat):
     rot_ref = quat_to_matrix(quat_ref)
     pos_rel = (rot_ref.transpose(-1, -2) @ (pos - pos_ref)[..., None])[..., 0]
     return pos_rel, quat_mul(quat_conjugate(quat_ref), quat)
+
+
+def insertive_in_receptive(s: CellState):
+    """(position [m], quaternion) of the insertive object in the receptive object's frame."""
+    return relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b)

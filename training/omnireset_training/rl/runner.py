@@ -126,6 +126,13 @@ class OmniResetRunner(OnPolicyRunner):
         return rate
 
 
+def hold_still_actions(env: OmniResetEnv) -> torch.Tensor:
+    """The baseline policy's actions: no arm motion, every gripper kept as it is."""
+    actions = torch.zeros(env.num_envs, 7)
+    actions[:, 6] = torch.where(env.gripper_closed, -1.0, 1.0)
+    return actions
+
+
 def evaluate_policy(policy, env: OmniResetEnv, episodes: int) -> float:
     """Run ``policy(obs TensorDict) -> actions`` until ``episodes`` episodes have ended; success =
     assembled at the episode's last step. The env should draw reaching resets only."""
