@@ -12,6 +12,7 @@ setup(
     packages=find_packages(exclude=["test"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}/hook", ["hook/commands_path.dsv", "hook/commands_path.sh"]),  # commands on PATH
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/checkpoints", sorted(glob("checkpoints/*.pt"))),  # symlink to the repo's checkpoints/
     ],

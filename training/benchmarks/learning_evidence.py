@@ -31,20 +31,21 @@ from omnireset_training.cli import write_config  # noqa: E402
 from omnireset_training.env_config import EnvConfig  # noqa: E402
 from omnireset_training.mujoco_env import OmniResetEnv  # noqa: E402
 from omnireset_training.reset_source import RESET_TYPES, load_resets  # noqa: E402
-from omnireset_training.rl.config import TrainConfig  # noqa: E402
+from omnireset_training.rl.config import TrainConfig, cpu_profile  # noqa: E402
 from omnireset_training.rl.runner import eval_env_config, evaluate_policy, hold_still_actions, make_runner  # noqa: E402
 from omnireset_training.toy_resets import make_toy_resets  # noqa: E402
 
 
-def run(name: str, cfg: TrainConfig, resets, out: Path, eval_type: str) -> list[dict]:
+def run(name: str, cfg: TrainConfig, resets, out: Path, eval_type: str, final_episodes: int | None = None) -> list[dict]:
     folder = out / name
     write_config(cfg, folder)
     runner = make_runner(cfg, resets, folder, eval_reset_type=eval_type)
     t0 = time.time()
     runner.learn(cfg.max_iterations, init_at_random_ep_len=cfg.random_initial_episode_length)
-    final = runner.evaluate()
+    final = runner.evaluate(final_episodes)
     history = runner.history
-    history.append({"iteration": cfg.max_iterations, "eval_success": final,
+    history.append({"iteration": cfg.max_iterations, "eval_success": final, "eval_episodes": final_episodes or cfg.eval_episodes,
+                    "wall_s": time.time() - t0,
                     "env_steps": cfg.max_iterations * cfg.ppo.num_steps_per_env * cfg.env.num_envs})
     print(f"{name}: {cfg.max_iterations} iterations in {time.time() - t0:.0f} s, final {eval_type} success {final:.3f}")
     return history
@@ -101,6 +102,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise-hold-steps", type=int, default=1,
                         help="gSDE exploration noise held for this many steps (1: fresh every step, as the authors)")
+    parser.add_argument("--profile", choices=("cpu", "paper"), default="cpu",
+                        help="cpu: rl.config.CPU_PROFILE; paper: the authors' settings at this batch")
+    parser.add_argument("--final-episodes", type=int, default=256, help="episodes of the evaluation after training")
     parser.add_argument("--out", default="outputs/evidence")
     parser.add_argument("--replot", action="store_true",
                         help="plot (a) from the metrics already in --out (e.g. of an interrupted run) instead of training")
@@ -112,14 +116,16 @@ def main() -> None:
         replot_near_goal(out, resets, args)
         return
     base = TrainConfig(max_iterations=args.iterations, eval_interval=args.eval_interval, eval_episodes=args.eval_episodes,
-                       seed=args.seed, save_interval=max(1, args.iterations // 4))
+                       seed=args.seed, save_interval=max(1, min(50, args.iterations // 4)))
+    if args.profile == "cpu":
+        base = cpu_profile(base)
     base = replace(base, env=replace(base.env, num_envs=args.num_envs, seed=args.seed),
                    ppo=replace(base.ppo, num_steps_per_env=args.steps_per_env, noise_hold_steps=args.noise_hold_steps))
     summary = {}
     if args.experiment in ("near_goal", "both"):
         cfg = replace(base, env=replace(base.env, reset_probabilities={"near_goal": 1.0}))
         still = hold_still_success(cfg.env, resets, "near_goal", args.eval_episodes)
-        history = run("near_goal_only", cfg, resets, out, eval_type="near_goal")
+        history = run("near_goal_only", cfg, resets, out, eval_type="near_goal", final_episodes=args.final_episodes)
         plot({"near-goal resets": history, "near-goal resets ": history},
              {"near-goal resets": "eval_success", "near-goal resets ": "success_near_goal"},
              "(a) peg insertion from near-goal resets", out / "near_goal.png", ("hold still", still))
@@ -128,7 +134,8 @@ def main() -> None:
         curves = {}
         for label, probs in (("full reset mix", {t: 0.25 for t in RESET_TYPES}), ("reaching only", {"reaching": 1.0})):
             cfg = replace(base, env=replace(base.env, reset_probabilities=probs))
-            curves[label] = run(label.replace(" ", "_"), cfg, resets, out, eval_type="reaching")
+            curves[label] = run(label.replace(" ", "_"), cfg, resets, out, eval_type="reaching",
+                                final_episodes=args.final_episodes)
         plot(curves, {k: "eval_success" for k in curves}, "(b) evaluated from reaching resets", out / "mix_vs_reaching.png")
         summary["mix"] = {k: v[-1]["eval_success"] for k, v in curves.items()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

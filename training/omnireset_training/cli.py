@@ -20,16 +20,20 @@ import yaml
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.export import _plain, export_actor, load_actor
 from omnireset_training.reset_source import load_resets
-from omnireset_training.rl.config import PPOConfig, TrainConfig
+from omnireset_training.rl.config import PPOConfig, TrainConfig, cpu_profile
 
-SCALES = ("toy", "cpu")
+SCALES = ("toy", "cpu", "paper")
 
 
 def preset(scale: str) -> TrainConfig:
-    if scale == "toy":  # a few minutes on 2 cores: wiring, not learning
+    """toy: wiring, not learning (seconds); cpu: the CPU profile (``rl.config.CPU_PROFILE``);
+    paper: the authors' settings at the CPU batch (``--num-envs`` scales it up)."""
+    if scale == "toy":
         return TrainConfig(env=EnvConfig(num_envs=16), ppo=PPOConfig(num_steps_per_env=8, num_mini_batches=2),
                            max_iterations=2, save_interval=1, eval_episodes=4)
     if scale == "cpu":
+        return cpu_profile()
+    if scale == "paper":
         return TrainConfig()
     raise ValueError(f"unknown scale {scale!r}; scales are {SCALES}")
 
@@ -48,16 +52,16 @@ def resolve_config(args) -> TrainConfig:
             data = _merge(data, yaml.safe_load(f) or {})
     cfg = TrainConfig.from_dict(data)
     env, ppo = cfg.env, cfg.ppo
-    if getattr(args, "num_envs", None):
+    if getattr(args, "num_envs", None) is not None:
         env = replace(env, num_envs=args.num_envs)
     if getattr(args, "threads", None) is not None:
         env = replace(env, num_threads=args.threads)
-    if getattr(args, "steps_per_env", None):
+    if getattr(args, "steps_per_env", None) is not None:
         ppo = replace(ppo, num_steps_per_env=args.steps_per_env)
     if getattr(args, "reset_mix", None):
         env = replace(env, reset_probabilities=dict(json.loads(args.reset_mix)))
     cfg = replace(cfg, env=env, ppo=ppo)
-    if getattr(args, "iterations", None):
+    if getattr(args, "iterations", None) is not None:
         cfg = replace(cfg, max_iterations=args.iterations)
     if getattr(args, "seed", None) is not None:
         cfg = replace(cfg, seed=args.seed, env=replace(cfg.env, seed=args.seed))
@@ -88,6 +92,13 @@ def cmd_train(args) -> Path:
 
     cfg = resolve_config(args)
     out = Path(args.out)
+    previous = sorted(out.glob("model_*.pt")) + [p for p in (out / "metrics.jsonl",) if p.exists()]
+    if previous and not args.resume and not getattr(args, "overwrite", False):
+        raise UsageError(f"{out} already holds a run ({previous[0].name}); pass --resume {out}/model_<it>.pt "
+                         f"to continue it, --overwrite to replace it, or another --out")
+    if args.overwrite and not args.resume:
+        for path in previous:
+            path.unlink()
     write_config(cfg, out)
     if getattr(args, "backend", "mujoco") == "isaaclab":
         from omnireset_training.isaaclab.train import train
@@ -95,10 +106,17 @@ def cmd_train(args) -> Path:
         final = train(cfg, args.resets or "toy:16", out, args.resume, args.device, args.distributed)
         print(f"checkpoint: {final} (evaluate it in the MuJoCo twin: omnireset-train evaluate --checkpoint {final})")
         return final
+    if args.resume and not Path(args.resume).is_file():
+        raise UsageError(f"--resume {args.resume}: no such checkpoint")
     runner = make_runner(cfg, _resets(args.resets, out, cfg.seed), out)
     if args.resume:
         runner.load(args.resume)
-    runner.learn(cfg.max_iterations, init_at_random_ep_len=cfg.random_initial_episode_length and not args.resume)
+        drop_metrics_from(out / "metrics.jsonl", runner.next_iteration)
+    remaining = cfg.max_iterations - runner.next_iteration  # --iterations is the run's total
+    if remaining <= 0:
+        raise UsageError(f"{args.resume} is already at iteration {runner.next_iteration - 1}; "
+                         f"--iterations is the total ({cfg.max_iterations}), raise it to train on")
+    runner.learn(remaining, init_at_random_ep_len=cfg.random_initial_episode_length and not args.resume)
     final = out / f"model_{runner.current_learning_iteration}.pt"
     if cfg.eval_episodes:
         rate = runner.evaluate()
@@ -107,6 +125,21 @@ def cmd_train(args) -> Path:
         print(f"evaluation from reaching resets: success {rate:.3f} over {cfg.eval_episodes} episodes")
     print(f"checkpoint: {final}")
     return final
+
+
+class UsageError(ValueError):
+    """A mistake in the command line: reported as one line, exit status 2."""
+
+
+def drop_metrics_from(path: Path, iteration: int) -> None:
+    """Forget the rows of iterations >= ``iteration`` (a resumed run writes them again)."""
+    if not path.exists():
+        return
+    rows = [line for line in path.read_text().splitlines() if line.strip()]
+    kept = [line for line in rows if json.loads(line).get("iteration", -1) < iteration]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    tmp.replace(path)
 
 
 def _config_beside(checkpoint: Path, args) -> TrainConfig:
@@ -124,8 +157,13 @@ def cmd_evaluate(args) -> float:
     checkpoint = Path(args.checkpoint)
     cfg = _config_beside(checkpoint, args)
     episodes = args.episodes or cfg.eval_episodes
+    if not checkpoint.is_file():
+        raise UsageError(f"--checkpoint {checkpoint}: no such file")
     try:
-        module, _ = read_checkpoint(checkpoint)  # an exported TorchScript policy
+        module, metadata = read_checkpoint(checkpoint)  # an exported TorchScript policy
+        if metadata.task != cfg.env.task:
+            raise UsageError(f"{checkpoint} is a policy for task {metadata.task!r}, this evaluation is for "
+                             f"{cfg.env.task!r} (set env.task with --config)")
 
         def policy(obs):
             return module(obs["policy"])
@@ -236,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="Isaac Lab simulation and learning device (cpu, cuda, cuda:1)")
     p.add_argument("--distributed", action="store_true", help="Isaac Lab multi-GPU under torchrun")
     p.add_argument("--out", required=True, help="run folder (checkpoints, tensorboard, config)")
-    p.add_argument("--resume", help="checkpoint to continue from")
+    p.add_argument("--resume", help="checkpoint to continue from (--iterations is then the run's total)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="success rate from reaching resets")
     _common(p, train=False)
@@ -257,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--toy-resets", action="store_true", help="use the geometric toy fixture, not the generator")
     p.add_argument("--resume", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in OUT/train")
     p.set_defaults(func=cmd_pipeline)
     try:
         from omnireset_training.resets.cli import register
@@ -268,10 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Exit 0 on success; a user error (bad value, missing file, wrong checkpoint) prints one line
+    ``omnireset-train: error: ...`` and exits 2; Ctrl-C during training saves and exits 130."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     np.set_printoptions(precision=4)
-    args.func(args)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, yaml.YAMLError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

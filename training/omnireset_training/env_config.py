@@ -59,6 +59,9 @@ class EnvConfig:
     rewards: RewardWeights = field(default_factory=RewardWeights)
     reward_params: RewardParams = field(default_factory=RewardParams)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    # End an episode (a failure) when the insertive object falls below this height [m] in b, i.e.
+    # off the table. None: no such termination (the paper).
+    insertive_min_z_m: float | None = None
     num_threads: int = 0  # physics threads; 0: one per CPU core
     success_window: int = 100  # episodes per reset type in the logged success rate
     seed: int = 0

@@ -23,7 +23,8 @@ from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, ObservationHistory, actor_step, critic_obs, reward_terms, total_reward
 from omnireset_training.mdp import terminations
 from omnireset_training.mdp.actions import osc_gains, osc_torque_per_env
-from omnireset_training.mdp.success import SuccessTracker
+from omnireset_training.mdp.rewards import success_indicator
+from omnireset_training.mdp.success import START_CLASSES, StartClassTracker, SuccessTracker
 from omnireset_training.physics import CellPhysics
 from omnireset_training.reset_source import RESET_TYPES, ResetSampler, ResetSource
 
@@ -57,12 +58,15 @@ class OmniResetEnv(VecEnv):
         self.history = ObservationHistory(n, self.obs_spec.history, self.obs_spec.step_dim)
         self.successes = SuccessTracker(cfg.success_window)
         self.episode_success = torch.zeros(n, dtype=torch.bool)  # succeeded at any step so far
+        self.start_class = torch.zeros(n, dtype=torch.long)  # index into START_CLASSES
+        self.starts = StartClassTracker(cfg.success_window)
         self.reset_all()
 
     def reset_all(self) -> None:
         """Every environment starts a new episode (fresh reset states and randomisation)."""
         self._reset(np.arange(self.num_envs))
         self._state = self._cell_state()
+        self._classify_starts(torch.arange(self.num_envs))
         self._obs = self._observe(self._state, torch.arange(self.num_envs))
 
     # --- VecEnv ------------------------------------------------------------------------------------
@@ -96,23 +100,30 @@ class OmniResetEnv(VecEnv):
         terms = reward_terms(s, self.task, cfg.reward_params)
         terms = {k: torch.where(broken, torch.zeros_like(v), v) for k, v in terms.items()}
         reward = total_reward(terms, cfg.rewards, cfg.step_dt_s)
-        terminated = terminations.abnormal_joint_speed(s, cfg.reward_params.abnormal_speed_factor) & ~broken
+        off_table = terminations.insertive_off_table(s, cfg.insertive_min_z_m) & ~broken
+        terminated = (terminations.abnormal_joint_speed(s, cfg.reward_params.abnormal_speed_factor) | off_table) & ~broken
         time_outs = (terminations.time_out(self.episode_length_buf, self.max_episode_length) | broken) & ~terminated
         dones = terminated | time_outs
         success_now = terms["success"] > 0
         self.episode_success |= success_now
 
         log = {f"Reward/{k}": v.mean().item() for k, v in terms.items()}
+        first = torch.nonzero((self.episode_length_buf == 1) & (self.start_class == START_CLASSES.index("held"))).flatten()
+        self.starts.add_first_step(~self.gripper_closed[first])
         done_ids = torch.nonzero(dones).flatten()
         if len(done_ids):
             self.successes.add(self.reset_type[done_ids].numpy(), success_now[done_ids].numpy())
+            self.starts.add(self.start_class[done_ids], success_now[done_ids])
             self._reset(done_ids.numpy())
             self._state = self._cell_state()
+            self._classify_starts(done_ids)
+        log.update(self.starts.log())
         log.update({f"Success/{t}": r for t, r in self.successes.rates().items()})
         if self.successes.rates():
             log["Success/all_types"] = float(np.mean(self.successes.all_types()))
         log["Episode/terminated_abnormal"] = terminated.double().mean().item()
         log["Episode/physics_diverged"] = broken.double().mean().item()
+        log["Episode/insertive_off_table"] = off_table.double().mean().item()
         self._obs = self._observe(self._state, done_ids)
         extras = {"time_outs": time_outs, "log": log}
         return self._obs, reward.float(), dones.long(), extras
@@ -134,6 +145,17 @@ class OmniResetEnv(VecEnv):
         self.action[t] = 0.0
         self.last_action[t] = 0.0
         self.episode_success[t] = False
+
+    def _classify_starts(self, ids: torch.Tensor) -> None:
+        """Near-goal starts by kind (``START_CLASSES``), from the state just after the reset."""
+        if len(ids) == 0:
+            return
+        s = self._state
+        assembled = success_indicator(s, self.task)[ids] > 0
+        closed = self.gripper_closed[ids]
+        near_goal = self.reset_type[ids] == RESET_TYPES.index("near_goal")
+        kind = torch.where(assembled, 1, torch.where(closed, 2, 3))
+        self.start_class[ids] = torch.where(near_goal, kind, 0)
 
     def _cell_state(self) -> CellState:
         p = self.physics

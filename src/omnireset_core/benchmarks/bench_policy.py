@@ -71,7 +71,7 @@ def bench_state(tmp: Path, repeats: int, rows: list):
 
 
 def bench_rgb(tmp: Path, repeats_cached: int, repeats_naive: int, rows: list):
-    proprio = ObservationSpec(terms=default_actor_observation().terms[:3])
+    proprio = ObservationSpec(terms=tuple(t for t in default_actor_observation().terms if t.name in ("last_action", "joint_pos", "ee_pose_b")))
     vision = VisionSpec()
     n_cam, frames = len(vision.cameras), vision.frames_per_camera
     torch.manual_seed(0)

@@ -33,7 +33,7 @@ torch.set_num_threads(1)
 pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 
 OBS = default_actor_observation()
-PROPRIO = ObservationSpec(terms=OBS.terms[:3], history=5)  # last_action, joint_pos, ee_pose_b
+PROPRIO = ObservationSpec(terms=tuple(t for t in OBS.terms if t.name in ("last_action", "joint_pos", "ee_pose_b")), history=5)
 EE_POS_B = np.array([0.45, 0.05, 0.3])
 EE_QUAT_B = np.array([0.0, 1.0, 0.0, 0.0])  # tool pointing down
 TINY_F = 16  # feature size of the tiny test encoders
@@ -249,7 +249,7 @@ def test_observation_is_assembled_in_spec_order_with_first_sample_padding(state_
     rt = state_rt
     cmd1 = step_state(rt, 1.0)
     first = expected_step_vector(term_values(OBS), np.zeros(7))
-    assert rt.history.shape == (5, 37)
+    assert rt.history.shape == (5, OBS.step_dim)
     np.testing.assert_allclose(rt.history, np.tile(first, (5, 1)), rtol=1e-6)  # padded with the first sample
     cmd2 = step_state(rt, 1.1, offset=0.5)
     second = expected_step_vector(term_values(OBS, 0.5), cmd1.action)  # last_action = previous raw action

@@ -2,10 +2,12 @@
 against the MuJoCo twin, run as the same node executables with the same parameter files the
 launch file uses (config/ros/*.yaml), each in its own process.
 
-It activates the policy, watches the twin's ground truth for success, counts supervisor
-interventions, records the three cameras to a video and prints a summary.
+Per episode (a fresh stack, the peg at a new start pose) it activates the policy, watches the
+twin's ground truth for success, counts supervisor interventions and records the three cameras;
+it prints which policy drove the arm (learned, scripted reference or placeholder) and the success
+over all episodes.
 
-    omnireset-peg-demo --duration 30 --output outputs/peg_stack
+    omnireset-peg-demo --episodes 3 --duration 30 --output outputs/peg_stack
 """
 from __future__ import annotations
 
@@ -24,9 +26,12 @@ import numpy as np
 NODES = ("controller_node", "camera_node", "policy_node", "supervisor_node")
 NICE = {"controller_node": 0, "camera_node": 10, "policy_node": 5, "supervisor_node": 5}  # the 500 Hz loop first
 CAMERAS = ("front", "side", "wrist")
+# Until a learned policy solves the task from the twin's start state, the demo runs the privileged
+# scripted reference behind the same policy interface (labelled as such everywhere).
+DEMO_CHECKPOINT = "checkpoints/peg_scripted_reference.pt"
 
 
-def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path) -> list[subprocess.Popen]:
+def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path, peg_pose6=None) -> list[subprocess.Popen]:
     procs = []
     for module in NODES:
         args = [sys.executable, "-m", f"omnireset_ros.{module}", "--ros-args",
@@ -34,6 +39,8 @@ def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path) -> list
                 "-p", f"config_dir:={config_dir}"]
         if module == "policy_node" and checkpoint:
             args += ["-p", f"checkpoint:={checkpoint}"]
+        if module == "controller_node" and peg_pose6 is not None:
+            args += ["-p", "sim_peg_pose:=[" + ",".join(f"{float(v):.6f}" for v in peg_pose6) + "]"]
         log = open(log_dir / f"{module}.log", "w")
         procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                       preexec_fn=lambda n=NICE[module]: os.nice(n)))
@@ -130,20 +137,46 @@ class Monitor:
             return np.concatenate([self.images[c] for c in CAMERAS], axis=1)
 
 
-def run(args) -> int:
+def policy_label(diag: dict) -> str:
+    """What drove the arm, as the policy node reports it: learned, scripted or placeholder."""
+    truthy = ("true", "1", "yes")
+    if str(diag.get("placeholder", "")).lower() in truthy:
+        return "placeholder (untrained)"
+    if str(diag.get("scripted", "")).lower() in truthy:
+        return "scripted reference (privileged, not learned)"
+    return "learned"
+
+
+def episode_peg_poses(episodes: int, seed: int, offset_m: float = 0.02, yaw_rad: float = 0.4):
+    """Peg start poses (x, y, z, rotation vector) in b: the cell's initial pose first, then that
+    pose shifted by up to ``offset_m`` and turned by up to ``yaw_rad``."""
+    from omnireset_sim.config import load_cell_config
+
+    from omnireset_sim.config import config_dir as find_config_dir
+    nominal = np.asarray(load_cell_config(find_config_dir() / "cell.yaml").peg.initial_pose_b.pos_m, dtype=float)
+    rng = np.random.default_rng(seed)
+    poses = []
+    for k in range(episodes):
+        pose = np.zeros(6)
+        pose[:3] = nominal
+        if k:
+            pose[:2] += rng.uniform(-offset_m, offset_m, 2)
+            pose[5] = rng.uniform(-yaw_rad, yaw_rad)
+        poses.append(pose)
+    return poses
+
+
+def run_episode(args, config_dir: Path, folder: Path, peg_pose6) -> tuple[dict, list[np.ndarray]]:
+    """Start the stack with the peg at ``peg_pose6``, activate the policy, watch for success."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from std_srvs.srv import SetBool
 
     from omnireset_core.tasks import load_task
     from omnireset_ros import topics
-    from omnireset_sim.config import config_dir as find_config_dir
 
-    config_dir = (args.config_dir or find_config_dir()).resolve()
-    args.output.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    print(f"[peg-demo] starting {', '.join(NODES)} against the MuJoCo twin (configs: {config_dir})", flush=True)
-    procs = start_nodes(config_dir, args.checkpoint, args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    procs = start_nodes(config_dir, args.checkpoint, folder, peg_pose6)
     rclpy.init()
     node = rclpy.create_node("peg_demo_monitor")
     executor = SingleThreadedExecutor()
@@ -157,22 +190,16 @@ def run(args) -> int:
         while monitor.frame() is None or "omnireset/policy" not in monitor.diagnostics:
             dead = [NODES[i] for i, p in enumerate(procs) if p.poll() is not None]
             if dead:
-                raise RuntimeError(f"node(s) exited during start-up: {dead}; see {args.output}/<node>.log")
+                raise RuntimeError(f"node(s) exited during start-up: {dead}; see {folder}/<node>.log")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"stack not up within {args.startup_timeout} s; see {args.output}/<node>.log")
+                raise RuntimeError(f"stack not up within {args.startup_timeout} s; see {folder}/<node>.log")
             time.sleep(0.1)
-        policy_diag = monitor.diagnostics["omnireset/policy"]
-        print(f"[peg-demo] policy: {policy_diag.get('message', '')}", flush=True)
-        if str(policy_diag.get("placeholder", "")).lower() in ("true", "1", "yes"):
-            print("[peg-demo] NOTE: the bundled checkpoint is a PLACEHOLDER (untrained network with the "
-                  "deployment spec). Expect no success until a trained peg policy is exported.", flush=True)
         client = node.create_client(SetBool, topics.POLICY_ACTIVATE)
         if not client.wait_for_service(timeout_sec=10.0):
             raise RuntimeError("policy activation service not available")
         reply = client.call(SetBool.Request(data=True))
         if not reply.success:
             raise RuntimeError(f"policy refused to activate: {reply.message}")
-        print(f"[peg-demo] policy activated; running up to {args.duration:.0f} s", flush=True)
         t0 = time.monotonic()
         success_s = None
         next_frame = t0
@@ -185,11 +212,10 @@ def run(args) -> int:
                     frames.append(frame)
             if success_s is None and monitor.assembled():
                 success_s = now - t0
-                print(f"[peg-demo] peg assembled after {success_s:.1f} s", flush=True)
                 if not args.keep_running:
                     break
             if any(p.poll() is not None for p in procs):
-                raise RuntimeError("a node exited while running; see the logs in " + str(args.output))
+                raise RuntimeError("a node exited while running; see the logs in " + str(folder))
             time.sleep(0.01)
         elapsed = time.monotonic() - t0
         with monitor.lock:  # as it was while the policy ran, before deactivation
@@ -201,9 +227,10 @@ def run(args) -> int:
         node.destroy_node()
         rclpy.shutdown()
     ctrl = running.get("omnireset/controller", {})
-    summary = {
+    result = {
+        "peg_start_pose_b": [round(float(v), 4) for v in peg_pose6],
         "success": success_s is not None,
-        "time_to_success_s": success_s,
+        "time_to_success_s": None if success_s is None else round(success_s, 2),
         "run_s": round(elapsed, 2),
         "supervisor_interventions": monitor.interventions,
         "policy_targets_received": monitor.targets,
@@ -212,28 +239,73 @@ def run(args) -> int:
                        if k in ctrl},
         "policy": running.get("omnireset/policy", {}),
     }
+    return result, frames
+
+
+def run(args) -> int:
+    from omnireset_sim.config import config_dir as find_config_dir
+
+    config_dir = (args.config_dir or find_config_dir()).resolve()
+    args.output.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    print(f"[peg-demo] {args.episodes} episode(s) of {', '.join(NODES)} against the MuJoCo twin "
+          f"(configs: {config_dir}, checkpoint: {args.checkpoint})", flush=True)
+    episodes, frames = [], []
+    for k, pose in enumerate(episode_peg_poses(args.episodes, args.seed)):
+        result, episode_frames = run_episode(args, config_dir, args.output / f"episode_{k}", pose)
+        label = policy_label(result["policy"])
+        episodes.append(result)
+        frames += episode_frames
+        outcome = (f"assembled after {result['time_to_success_s']:.1f} s" if result["success"]
+                   else f"not assembled within {result['run_s']:.0f} s")
+        print(f"[peg-demo] episode {k}: peg at ({pose[0]:.3f}, {pose[1]:.3f}) m, yaw {pose[5]:+.2f} rad: "
+              f"{outcome}; policy: {label}; supervisor interventions {result['supervisor_interventions']}; "
+              f"policy targets at {result['policy_rate_hz']} Hz", flush=True)
+    label = policy_label(episodes[0]["policy"])
+    successes = sum(e["success"] for e in episodes)
+    times = [e["time_to_success_s"] for e in episodes if e["success"]]
+    summary = {
+        "policy": {"label": label, "checkpoint": episodes[0]["policy"].get("checkpoint", args.checkpoint),
+                   "notes": episodes[0]["policy"].get("message", "")},
+        "episodes": len(episodes),
+        "successes": successes,
+        "success_rate": successes / len(episodes),
+        "mean_time_to_success_s": round(float(np.mean(times)), 2) if times else None,
+        "per_episode": episodes,
+    }
     (args.output / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     if frames:
         import imageio.v2 as imageio
 
         imageio.mimsave(args.output / "cameras.mp4", frames, fps=10, macro_block_size=1)
-    print(f"[peg-demo] success: {summary['success']}"
-          + (f" (time to success {success_s:.1f} s)" if success_s is not None else f" (not within {elapsed:.0f} s)"))
-    print(f"[peg-demo] supervisor interventions: {monitor.interventions}")
-    print(f"[peg-demo] policy targets at {summary['policy_rate_hz']} Hz; controller {summary['controller']}")
-    print(f"[peg-demo] wrote {args.output}/cameras.mp4, summary.json, <node>.log")
-    return 0
+    print(f"[peg-demo] success {successes}/{len(episodes)} episodes"
+          + (f", mean time to success {summary['mean_time_to_success_s']:.1f} s" if times else "")
+          + f"; policy: {label}")
+    if label.startswith("placeholder"):
+        print("[peg-demo] NOTE: the checkpoint is a PLACEHOLDER (untrained network with the deployment spec); "
+              "expect no success.")
+    elif label.startswith("scripted"):
+        print("[peg-demo] NOTE: a SCRIPTED reference drove the arm (it reads the true object poses); "
+              "pass --checkpoint with a trained export to run a learned policy.")
+    print(f"[peg-demo] wrote {args.output}/cameras.mp4, summary.json, episode_<k>/<node>.log")
+    return 0 if successes or not args.require_success else 1
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds to run the activated policy")
+    parser.add_argument("--episodes", type=int, default=3, help="episodes, each a fresh stack and peg start pose")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per episode to run the activated policy")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the peg start poses after the first")
     parser.add_argument("--output", type=Path, default=Path("outputs/peg_stack"))
     parser.add_argument("--config-dir", type=Path, default=None)
-    parser.add_argument("--checkpoint", default=None, help="policy checkpoint (default: policy_node.yaml's)")
+    parser.add_argument("--checkpoint", default=DEMO_CHECKPOINT,
+                        help="policy checkpoint (default: the scripted reference; policy_node.yaml's is the placeholder)")
+    parser.add_argument("--require-success", action="store_true", help="exit 1 if no episode succeeds")
     parser.add_argument("--startup-timeout", type=float, default=60.0)
     parser.add_argument("--keep-running", action="store_true", help="keep running after success")
     args = parser.parse_args(argv)
+    if args.episodes < 1 or args.duration <= 0:
+        parser.error("--episodes must be >= 1 and --duration > 0")
     try:
         return run(args)
     except (RuntimeError, ValueError, OSError) as exc:

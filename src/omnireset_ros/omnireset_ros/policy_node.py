@@ -51,11 +51,13 @@ from omnireset_core.policy import (
     StaleInputError,
     VisionSpec,
 )
+from omnireset_core.policy.scripted import SCRIPTED_NOTE
 from omnireset_core.spec.contract import ActionSpec, ObservationSpec, default_actor_observation
 from omnireset_core.tasks import load_task
 from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp, stamp_to_s
+from omnireset_ros.controller_hardware import FINGER_JOINTS
 from omnireset_ros.policy_observation import (
     StampedJoints,
     StampedPose,
@@ -114,7 +116,7 @@ class PolicyNode(Node):
 
         self.runtime: PolicyRuntime | None = None
         self.load_error = "not loaded yet"
-        self.placeholder = False
+        self.placeholder = self.scripted = False
         self.notes = ""
         self.task_name = ""
         self.active = False
@@ -166,7 +168,7 @@ class PolicyNode(Node):
         """(Re)load checkpoint + task from the parameters; on failure keep no policy and say why."""
         checkpoint = self.get_parameter("checkpoint").value
         task = self.get_parameter("task").value
-        self.runtime, self.placeholder, self.notes = None, False, ""
+        self.runtime, self.placeholder, self.scripted, self.notes = None, False, False, ""
         self._refusal, self._refused_steps = None, 0
         path, tried = resolve(checkpoint)
         try:
@@ -192,9 +194,10 @@ class PolicyNode(Node):
         self.runtime, self.load_error = runtime, ""
         md = runtime.metadata
         self.notes, self.placeholder = md.notes, is_placeholder(md.notes)
+        self.scripted = md.notes.startswith(SCRIPTED_NOTE)
         self.get_logger().info(f"loaded {md.kind} policy for task '{md.task}' from {path} "
                                f"(created {md.created_utc}, {md.train_config_hash[:19]})")
-        if self.placeholder:
+        if self.placeholder or self.scripted:
             self.get_logger().warn(md.notes)
         elif md.notes:
             self.get_logger().info(f"checkpoint notes: {md.notes}")
@@ -235,7 +238,11 @@ class PolicyNode(Node):
             self.get_logger().warn(f"joint_states without the arm joints {topics.ARM_JOINTS}: ignored",
                                    throttle_duration_sec=5.0)
             return
-        self._joints = StampedJoints(stamp_to_s(msg.header.stamp), q)
+        try:
+            fingers = np.array([msg.position[index[n]] for n in FINGER_JOINTS], dtype=np.float64)
+        except (KeyError, IndexError):
+            fingers = None  # a policy that reads the finger travel then reports it as never received
+        self._joints = StampedJoints(stamp_to_s(msg.header.stamp), q, fingers)
 
     def _on_ee(self, msg: PoseStamped) -> None:
         if self._frame_ok(msg, "ee_pose"):
@@ -372,6 +379,9 @@ class PolicyNode(Node):
             d.level, d.message = DiagnosticStatus.OK, "overridden by the supervisor"
         elif self.placeholder:
             d.level, d.message = DiagnosticStatus.WARN, "placeholder checkpoint, not trained"
+        elif self.scripted:
+            d.level, d.message = DiagnosticStatus.OK, ("active" if self.active else "loaded, inactive") + \
+                " (scripted reference, not learned)"
         else:
             d.level, d.message = DiagnosticStatus.OK, "active" if self.active else "loaded, inactive"
         lat = np.asarray(self._latency_ms)
@@ -379,6 +389,7 @@ class PolicyNode(Node):
         values = {
             "loaded": self.runtime is not None,
             "placeholder": self.placeholder,
+            "scripted": self.scripted,
             "active": self.active,
             "overridden": self._overridden,
             "checkpoint": self.get_parameter("checkpoint").value,

@@ -14,9 +14,10 @@ import numpy as np
 from omnireset_core.policy import InvalidInputError, StaleInputError
 from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix, quat_to_rotvec
 
-# term -> the samples it needs: "joints", "ee", "insertive", "receptive"
+# term -> the samples it needs: "joints", "fingers", "ee", "insertive", "receptive"
 TERM_SOURCES = {
     "joint_pos": ("joints",),
+    "finger_travel": ("fingers",),
     "ee_pose_b": ("ee",),
     "insertive_pose_ee": ("ee", "insertive"),
     "receptive_pose_ee": ("ee", "receptive"),
@@ -35,6 +36,7 @@ class StampedPose:
 class StampedJoints:
     stamp_s: float
     q_rad: np.ndarray  # (6,) arm joints in topics.ARM_JOINTS order
+    finger_travel_m: np.ndarray | None = None  # (2,) both fingers, 0 = open; None: not in the message
 
 
 def unsupported_terms(names) -> list[str]:
@@ -58,7 +60,8 @@ def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
                 insertive: StampedPose | None, receptive: StampedPose | None) -> dict[str, tuple[float, np.ndarray]]:
     """term -> (stamp_s, values (6,)) for the runtime. A sample never received raises
     StaleInputError naming the term(s) and the missing source."""
-    samples = {"joints": joints, "ee": ee, "insertive": insertive, "receptive": receptive}
+    fingers = joints if joints is not None and joints.finger_travel_m is not None else None
+    samples = {"joints": joints, "fingers": fingers, "ee": ee, "insertive": insertive, "receptive": receptive}
     missing = [n for n in names if any(samples[s] is None for s in TERM_SOURCES[n])]
     if missing:
         why = "; ".join(f"'obs/{n}' never received ({', '.join(s for s in TERM_SOURCES[n] if samples[s] is None)})"
@@ -68,6 +71,8 @@ def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
     for name in names:
         if name == "joint_pos":
             out[name] = (joints.stamp_s, joints.q_rad)
+        elif name == "finger_travel":
+            out[name] = (joints.stamp_s, np.array([np.mean(joints.finger_travel_m)]))
         elif name == "ee_pose_b":
             out[name] = (ee.stamp_s, pose6(ee.pos_m, ee.quat_wxyz))
         else:

@@ -146,7 +146,7 @@ class TinyStudent(nn.Module):
 
 
 def rgb_checkpoint(path):
-    proprio = ObservationSpec(terms=default_actor_observation().terms[:3])  # last_action, joint_pos, ee_pose_b
+    proprio = ObservationSpec(terms=tuple(t for t in default_actor_observation().terms if t.name in ("last_action", "joint_pos", "ee_pose_b")))  # last_action, joint_pos, ee_pose_b
     md = new_metadata("rgb", "peg", proprio, {"test": "tiny rgb"}, vision=VisionSpec(CAMERAS, (224, 224), 5, 8))
     return export_policy(TinyStudent(proprio.dim), path, md)
 

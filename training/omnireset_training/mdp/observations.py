@@ -26,6 +26,11 @@ def joint_pos_rad(s: CellState) -> torch.Tensor:
     return s.q_arm_rad
 
 
+def finger_travel_m(s: CellState) -> torch.Tensor:
+    """Measured mean finger travel: tells a held object from an open gripper at step 0."""
+    return s.finger_travel_m[:, None]
+
+
 def ee_pose_b(s: CellState) -> torch.Tensor:
     return _pose6(s.tcp_pos_b_m, s.tcp_quat_b)
 
@@ -47,6 +52,7 @@ def insertive_pose_rcv(s: CellState) -> torch.Tensor:
 ACTOR_TERMS = {
     "last_action": last_action_raw,
     "joint_pos": joint_pos_rad,
+    "finger_travel": finger_travel_m,
     "ee_pose_b": ee_pose_b,
     "insertive_pose_ee": insertive_pose_ee,
     "receptive_pose_ee": receptive_pose_ee,
@@ -113,4 +119,6 @@ class ObservationHistory:
         return self.flat()
 
     def flat(self) -> torch.Tensor:
-        return self.buffer.reshape(self.buffer.shape[0], -1)
+        """A copy: the learner keeps the observation of step t while the next ``push`` rewrites
+        the buffer in place (a view would hand it o_{t+1}, whose last action is a_t)."""
+        return self.buffer.reshape(self.buffer.shape[0], -1).clone()

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from omnireset_core.config import check_positive
 from omnireset_core.tasks import TaskDefinition, assembly_error, is_assembled
 from omnireset_training.mdp.state import CellState, insertive_in_receptive
 
@@ -36,13 +37,15 @@ def reaching_tanh(s: CellState, std_m: float = 1.0) -> torch.Tensor:
     return 1.0 - torch.tanh(dist / std_m)
 
 
-def assembly_distance_exp(s: CellState, task: TaskDefinition) -> torch.Tensor:
-    """mean(exp(-(|roll| + |pitch|)), exp(-|dxyz|)) between the assembled frames; best goal pose."""
+def assembly_distance_exp(s: CellState, task: TaskDefinition, pos_scale_m: float = 1.0,
+                          tilt_scale_rad: float = 1.0) -> torch.Tensor:
+    """mean(exp(-(|roll| + |pitch|) / tilt_scale), exp(-|dxyz| / pos_scale)) between the assembled
+    frames, best goal pose. The paper's scales are 1 m / 1 rad."""
     pos_rcv, quat_rcv = insertive_in_receptive(s)
     best = None
     for goal in task.goal_poses:
         pos_err, tilt = assembly_error(pos_rcv, quat_rcv, goal)
-        value = 0.5 * (torch.exp(-tilt) + torch.exp(-pos_err))
+        value = 0.5 * (torch.exp(-tilt / tilt_scale_rad) + torch.exp(-pos_err / pos_scale_m))
         best = value if best is None else torch.maximum(best, value)
     return best
 
@@ -69,6 +72,12 @@ class RewardWeights:
 class RewardParams:
     reaching_std_m: float = 1.0
     abnormal_speed_factor: float = 2.0  # x the joint speed limits
+    assembly_pos_scale_m: float = 1.0  # length of the assembly kernel exp(-|dxyz| / scale)
+    assembly_tilt_scale_rad: float = 1.0
+
+    def __post_init__(self):
+        for name in ("reaching_std_m", "abnormal_speed_factor", "assembly_pos_scale_m", "assembly_tilt_scale_rad"):
+            check_positive(f"RewardParams.{name}", getattr(self, name))
 
 
 def reward_terms(s: CellState, task: TaskDefinition, params: RewardParams = RewardParams()) -> dict[str, torch.Tensor]:
@@ -79,7 +88,8 @@ def reward_terms(s: CellState, task: TaskDefinition, params: RewardParams = Rewa
         "joint_vel_l2": joint_vel_l2(s),
         "abnormal_joint_speed": abnormal_joint_speed_indicator(s, params.abnormal_speed_factor),
         "reaching": reaching_tanh(s, params.reaching_std_m),
-        "assembly_distance": assembly_distance_exp(s, task),
+        "assembly_distance": assembly_distance_exp(s, task, params.assembly_pos_scale_m,
+                                                   params.assembly_tilt_scale_rad),
         "success": success_indicator(s, task),
     }
 

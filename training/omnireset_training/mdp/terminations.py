@@ -21,3 +21,10 @@ def non_finite_state(s: CellState) -> torch.Tensor:
     """Physics blew up: treat like the abnormal-speed failure."""
     values = torch.cat((s.q_arm_rad, s.qd_arm_radps, s.insertive_pos_b_m, s.insertive_lin_vel_b_mps), -1)
     return ~torch.isfinite(values).all(-1)
+
+
+def insertive_off_table(s: CellState, min_z_m: float | None) -> torch.Tensor:
+    """The insertive object's origin below ``min_z_m`` in b (it fell off the table); never if None."""
+    if min_z_m is None:
+        return torch.zeros(s.num_envs, dtype=torch.bool)
+    return s.insertive_pos_b_m[:, 2] < min_z_m

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import signal
 import statistics
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +49,12 @@ class OmniResetRunner(OnPolicyRunner):
 
     # --- training loop ----------------------------------------------------------------------------
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False, progress: bool = True) -> None:
+        """``num_learning_iterations`` more PPO iterations. A SIGINT or SIGTERM ends the run after
+        the iteration in progress, saving its checkpoint (a second SIGINT stops at once)."""
+        with _StopRequest() as stop:
+            self._learn(num_learning_iterations, init_at_random_ep_len, progress, stop)
+
+    def _learn(self, num_learning_iterations: int, init_at_random_ep_len: bool, progress: bool, stop) -> None:
         env, alg, cfg = self.env, self.alg, self.cfg
         if init_at_random_ep_len:
             env.episode_length_buf = torch.randint_like(env.episode_length_buf, high=int(env.max_episode_length))
@@ -61,6 +69,7 @@ class OmniResetRunner(OnPolicyRunner):
             distribution = alg.get_policy().distribution
             if hasattr(distribution, "resample_noise"):
                 distribution.resample_noise()
+            step_logs = []
             with torch.inference_mode():
                 for _ in range(cfg["num_steps_per_env"]):
                     actions = alg.act(obs)
@@ -68,14 +77,19 @@ class OmniResetRunner(OnPolicyRunner):
                     obs, rewards, dones = obs.to(self.device), rewards.to(self.device), dones.to(self.device)
                     alg.process_env_step(obs, rewards, dones, extras)
                     self.logger.process_env_step(rewards, dones, extras, None)
+                    step_logs.append(extras["log"])
                 collect_time = time.time() - t0
                 t1 = time.time()
                 alg.compute_returns(obs)
+                diagnostics = rollout_diagnostics(alg.storage, step_logs)
             loss_dict = alg.update()
             learn_time = time.time() - t1
             self.current_learning_iteration = it
             self.next_iteration = it + 1
-            record = self._record(it, collect_time, learn_time, loss_dict)
+            record = {**self._record(it, collect_time, learn_time, loss_dict), **diagnostics}
+            if self.logger.writer is not None:
+                for key in ("explained_variance", *(k for k in diagnostics if k.startswith("action_std_"))):
+                    self.logger.writer.add_scalar(f"Diagnostics/{key}", diagnostics[key], it)
             sink = open(log_dir / "train_log.txt", "a") if log_dir else open("/dev/null", "w")
             with sink, contextlib.redirect_stdout(sink):
                 self.logger.log(it=it, start_it=start, total_it=start + num_learning_iterations,
@@ -94,6 +108,9 @@ class OmniResetRunner(OnPolicyRunner):
                     self.save(str(log_dir / f"model_{it}.pt"))
             bar.set_postfix(ret=f"{record.get('mean_return', float('nan')):.2f}",
                             succ=f"{record.get('success_all_types', float('nan')):.2f}", s_it=f"{collect_time + learn_time:.1f}")
+            if stop.requested:
+                bar.write(f"stopped by {stop.requested} after iteration {it}; checkpoint saved")
+                break
         if log_dir:
             self.save(str(log_dir / f"model_{self.current_learning_iteration}.pt"))
             self.logger.stop_logging_writer()
@@ -124,6 +141,47 @@ class OmniResetRunner(OnPolicyRunner):
         rate = evaluate_policy(lambda o: policy(o), self._eval_env, episodes or self.train_config.eval_episodes)
         policy.train(was_training)
         return rate
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM set ``requested`` (the signal's name) instead of killing the run; a second
+    SIGINT raises KeyboardInterrupt as usual. Previous handlers come back on exit."""
+
+    def __enter__(self):
+        self.requested = None
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def rollout_diagnostics(storage, step_logs: list[dict]) -> dict:
+    """Per iteration: the env's logged terms averaged over the rollout (per-term rewards, success
+    per kind of near-goal start, let-go rate), the value function's explained variance
+    1 - Var(R - V) / Var(R), and the policy's mean action std per dimension."""
+    out = {}
+    for key in {k for log in step_logs for k in log if not k.startswith("Success/")}:  # in the record already
+        values = [log[key] for log in step_logs if key in log]
+        out[key.replace("/", "_")] = float(np.mean(values))
+    returns, values = storage.returns.flatten(), storage.values.flatten()
+    var = returns.var().item()
+    out["explained_variance"] = float(1.0 - (returns - values).var().item() / var) if var > 0 else float("nan")
+    params = getattr(storage, "distribution_params", None)
+    if params is not None and len(params) > 1:
+        std = params[1].reshape(-1, params[1].shape[-1]).mean(0)
+        out.update({f"action_std_{i}": float(v) for i, v in enumerate(std)})
+    return out
 
 
 def hold_still_actions(env: OmniResetEnv) -> torch.Tensor:
@@ -165,4 +223,7 @@ def make_runner(cfg: TrainConfig, resets: ResetSource, log_dir: str | Path | Non
     np.random.seed(cfg.seed)
     env = make_env(cfg.env, resets)
     eval_cfg = eval_env_config(cfg.env, cfg.eval_episodes, eval_reset_type)
-    return OmniResetRunner(env, cfg, log_dir, eval_env_factory=lambda: make_env(eval_cfg, resets))
+    runner = OmniResetRunner(env, cfg, log_dir, eval_env_factory=lambda: make_env(eval_cfg, resets))
+    with torch.no_grad():  # the mean head's gripper output (index 6); a resumed run loads its own
+        runner.alg.get_policy()._head.bias[6] = cfg.ppo.gripper_init_bias
+    return runner

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 from omnireset_core.config import check_finite_vector, check_positive
 
-SPEC_VERSION = "1"
+SPEC_VERSION = "2"  # 2: the actor reads the finger travel
 QUAT_ORDER = "wxyz"
 ACTION_DIM = 7  # (dx, dy, dz, rx, ry, rz) in frame b, then the gripper value (< 0 closes)
 
@@ -57,6 +57,7 @@ def default_actor_observation() -> ObservationSpec:
         terms=(
             ObservationTerm("last_action", 7, "previous raw policy action"),
             ObservationTerm("joint_pos", 6, "arm joint positions [rad]"),
+            ObservationTerm("finger_travel", 1, "mean travel of the two gripper fingers [m], 0 = open"),
             ObservationTerm("ee_pose_b", 6, "TCP pose in frame b"),
             ObservationTerm("insertive_pose_ee", 6, "insertive object pose in the TCP frame"),
             ObservationTerm("receptive_pose_ee", 6, "receptive object pose in the TCP frame"),

@@ -86,7 +86,7 @@ def build_cell_xml(
 </visual>
 <worldbody>
   <light name="top" directional="true" castshadow="false" pos="0.4 0 2" dir="0 0 -1" diffuse="0.5 0.5 0.5"/>
-  <geom name="floor" type="plane" size="3 3 0.1" pos="0 0 {FLOOR_Z_M:g}" contype="0" conaffinity="0"
+  <geom name="floor" type="plane" size="3 3 0.1" pos="0 0 {FLOOR_Z_M:g}" {CONTACT_WORLD}
         rgba="0.42 0.42 0.45 1"/>
   <geom name="table" type="box" size="{fmt(table_half)}" pos="{fmt(table_pos)}" {CONTACT_WORLD}
         friction="{physics.table_friction:g} 0.005 0.0001" rgba="0.62 0.55 0.45 1"/>
