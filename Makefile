@@ -27,13 +27,15 @@ setup-isaaclab:
 build: setup
 	$(ENV) && colcon build $(COLCON_DIRS) --base-paths src
 
+# DEMO_ARGS: e.g. "--episodes 1 --duration 40 --require-success" (CI)
 demo: build
-	$(WS) && omnireset-peg-demo --output outputs/peg_stack
+	$(WS) && omnireset-peg-demo --output outputs/peg_stack $(DEMO_ARGS)
 
 twin-demo: build
 	$(WS) && omnireset-twin-demo --output outputs/twin_demo
 
 test-colcon: build
+	$(WS) && bash scripts/check_commands.sh
 	$(WS) && colcon test $(COLCON_DIRS) --base-paths src --event-handlers console_direct+ \
 	  && colcon test-result --test-result-base build --verbose \
 	  && python scripts/test_summary.py build

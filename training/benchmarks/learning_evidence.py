@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
+import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -42,6 +43,8 @@ def run(name: str, cfg: TrainConfig, resets, out: Path, eval_type: str, final_ep
     runner = make_runner(cfg, resets, folder, eval_reset_type=eval_type)
     t0 = time.time()
     runner.learn(cfg.max_iterations, init_at_random_ep_len=cfg.random_initial_episode_length)
+    if runner.stopped_by:
+        print(f"{name}: stopped by {runner.stopped_by} after iteration {runner.current_learning_iteration}")
     final = runner.evaluate(final_episodes)
     history = runner.history
     history.append({"iteration": cfg.max_iterations, "eval_success": final, "eval_episodes": final_episodes or cfg.eval_episodes,
@@ -90,6 +93,23 @@ def replot_near_goal(out: Path, resets, args) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def with_overrides(cfg: TrainConfig, assignments: list[str]) -> TrainConfig:
+    """``section.field=value`` assignments (values parsed as YAML) applied to ``cfg``."""
+    data = cfg.to_dict()
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {assignment!r}: expected KEY=VALUE")
+        *path, name = key.split(".")
+        node = data
+        for part in path:
+            node = node[part]
+        if name not in node:
+            raise SystemExit(f"--set {assignment!r}: no field {name!r} in {'.'.join(path) or 'TrainConfig'}")
+        node[name] = yaml.safe_load(value)
+    return TrainConfig.from_dict(data)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", choices=("near_goal", "mix", "both"), default="both")
@@ -104,6 +124,8 @@ def main() -> None:
                         help="gSDE exploration noise held for this many steps (1: fresh every step, as the authors)")
     parser.add_argument("--profile", choices=("cpu", "paper"), default="cpu",
                         help="cpu: rl.config.CPU_PROFILE; paper: the authors' settings at this batch")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one TrainConfig field after the profile, e.g. ppo.gripper_init_bias=-0.5")
     parser.add_argument("--final-episodes", type=int, default=256, help="episodes of the evaluation after training")
     parser.add_argument("--out", default="outputs/evidence")
     parser.add_argument("--replot", action="store_true",
@@ -119,6 +141,7 @@ def main() -> None:
                        seed=args.seed, save_interval=max(1, min(50, args.iterations // 4)))
     if args.profile == "cpu":
         base = cpu_profile(base)
+    base = with_overrides(base, args.set)
     base = replace(base, env=replace(base.env, num_envs=args.num_envs, seed=args.seed),
                    ppo=replace(base.ppo, num_steps_per_env=args.steps_per_env, noise_hold_steps=args.noise_hold_steps))
     summary = {}

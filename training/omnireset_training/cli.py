@@ -118,6 +118,10 @@ def cmd_train(args) -> Path:
                          f"--iterations is the total ({cfg.max_iterations}), raise it to train on")
     runner.learn(remaining, init_at_random_ep_len=cfg.random_initial_episode_length and not args.resume)
     final = out / f"model_{runner.current_learning_iteration}.pt"
+    if runner.stopped_by:
+        print(f"stopped by {runner.stopped_by} after iteration {runner.current_learning_iteration}; saved {final} "
+              f"(continue with --resume {final})", file=sys.stderr)
+        raise KeyboardInterrupt
     if cfg.eval_episodes:
         rate = runner.evaluate()
         (out / "eval.json").write_text(json.dumps({"success_reaching": rate, "episodes": cfg.eval_episodes,

@@ -27,10 +27,10 @@ def test_toy_pipeline(tmp_path):
     resets = out / "resets" if (out / "resets" / "manifest.json").exists() else train / "toy_resets"
     assert summary["resets"] in (str(resets), "toy fixture")
 
-    # resume one more iteration from the last checkpoint, then export and evaluate from files
+    # resume to a total of 3 iterations from the last checkpoint, then export and evaluate from files
     resumed = tmp_path / "resumed"
     assert main(["train", "--scale", "toy", "--out", str(resumed), "--resume", str(train / "model_1.pt"),
-                 "--iterations", "1", "--threads", "1", "--resets", str(resets)]) == 0
+                 "--iterations", "3", "--threads", "1", "--resets", str(resets)]) == 0
     assert (resumed / "model_2.pt").exists()
     assert main(["export", "--checkpoint", str(resumed / "model_2.pt")]) == 0
     assert main(["evaluate", "--checkpoint", str(resumed / "policy.pt"), "--episodes", "2",

@@ -315,6 +315,11 @@ def test_observation_terms_are_poses_in_the_named_frames():
     assert terms["joint_pos"][0] == 1.05 and np.array_equal(terms["joint_pos"][1], HOME_Q_RAD)
     with pytest.raises(Exception, match=r"'obs/insertive_pose_rcv' never received \(insertive\)"):
         build_terms(["insertive_pose_rcv"], None, ee, None, hole)
+    # the finger travel: the mean of both fingers from the same joint_states message (training's term)
+    fingers = build_terms(["finger_travel"], StampedJoints(1.2, HOME_Q_RAD, np.array([0.031, 0.033])), ee, peg, hole)
+    assert fingers["finger_travel"][0] == 1.2 and np.allclose(fingers["finger_travel"][1], [0.032])
+    with pytest.raises(Exception, match=r"'obs/finger_travel' never received \(fingers\)"):
+        build_terms(["finger_travel"], StampedJoints(1.2, HOME_Q_RAD), ee, peg, hole)
 
 
 def test_bundled_placeholder_is_the_scripts_untrained_deployment_mlp(tmp_path):

@@ -40,6 +40,7 @@ class OmniResetRunner(OnPolicyRunner):
         self.eval_env_factory = eval_env_factory
         self._eval_env: OmniResetEnv | None = None
         self.history: list[dict] = []
+        self.stopped_by: str | None = None  # the signal that ended the last learn() early
 
     # --- checkpoints ------------------------------------------------------------------------------
     def load(self, path, load_cfg=None, strict=True, map_location=None):
@@ -109,7 +110,7 @@ class OmniResetRunner(OnPolicyRunner):
             bar.set_postfix(ret=f"{record.get('mean_return', float('nan')):.2f}",
                             succ=f"{record.get('success_all_types', float('nan')):.2f}", s_it=f"{collect_time + learn_time:.1f}")
             if stop.requested:
-                bar.write(f"stopped by {stop.requested} after iteration {it}; checkpoint saved")
+                self.stopped_by = stop.requested
                 break
         if log_dir:
             self.save(str(log_dir / f"model_{self.current_learning_iteration}.pt"))
