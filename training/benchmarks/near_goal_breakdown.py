@@ -8,27 +8,27 @@ end per class and how often a closed gripper is opened at the first step.
     python training/benchmarks/near_goal_breakdown.py --resets DATA \
         --checkpoint docs/evidence/near_goal_policy_it400.pt --episodes 256
 
-The scripted reference reads the true poses (no observation model): it turns and moves the held
-peg over the hole (square peg: yaw snapped to the nearest quarter turn), descends, and opens the
-gripper once the peg is aligned inside the hole, where it slides down on its own. It keeps the
-gripper as it is when the episode starts with it open, so it shows which starts need a regrasp.
+The scripted reference is the bundled one (``omnireset_core.policy.scripted``, the demo's
+policy): it reads the true poses from the actor observation, carries a held peg over the hole,
+turns it upright at the nearest quarter turn, pushes it in and opens once it is seated; a peg
+that is not held is grasped again first.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec, rotvec_to_quat
+from omnireset_core.policy.scripted import PegScriptGeometry, ScriptedPegPolicy
 from omnireset_core.tasks import assembly_error
+from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp.rewards import success_indicator
-from omnireset_training.mdp.state import CellState, insertive_in_receptive
+from omnireset_training.mdp.state import insertive_in_receptive
 from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import load_resets
 from omnireset_training.rl.runner import hold_still_actions
@@ -47,34 +47,6 @@ class FixedStates:
         idx = np.arange(self.next, self.next + n) % count
         self.next += n
         return {k: v[idx] for k, v in self.states.items()}
-
-
-def scripted_insertion(s: CellState, scale: torch.Tensor, hole_top_m: float, approach_m: float = 0.01) -> torch.Tensor:
-    """Actions (N, 7) from the true poses; see the module docstring. ``hole_top_m``: the opening's
-    top in the receptive frame (the hole depth)."""
-    R_peg, R_hole = quat_to_matrix(s.insertive_quat_b), quat_to_matrix(s.receptive_quat_b)
-    R_rel = R_hole.transpose(-1, -2) @ R_peg
-    yaw = torch.atan2(R_rel[:, 1, 0], R_rel[:, 0, 0])
-    yaw_goal = torch.round(yaw / (math.pi / 2)) * (math.pi / 2)
-    zero = torch.zeros_like(yaw)
-    R_yaw = quat_to_matrix(rotvec_to_quat(torch.stack((zero, zero, yaw_goal), -1)))
-    R_fix_b = (R_hole @ R_yaw) @ R_peg.transpose(-1, -2)  # rotation in b that puts the peg upright
-    rotvec_fix_b = quat_to_rotvec(matrix_to_quat(R_fix_b))
-    peg_rcv_m, _ = insertive_in_receptive(s)
-    lateral_m = torch.linalg.vector_norm(peg_rcv_m[:, :2], dim=-1)
-    tilt_rad = torch.linalg.vector_norm(rotvec_fix_b, dim=-1)
-    aligned = (lateral_m < 0.001) & (tilt_rad < 0.02)
-    inside = peg_rcv_m[:, 2] < hole_top_m - 0.005
-    height_m = torch.where(aligned | inside, zero, torch.full_like(yaw, hole_top_m + approach_m))
-    peg_goal_b = s.receptive_pos_b_m + R_hole[:, :, 2] * height_m[:, None]
-    tcp_goal_b = peg_goal_b + (R_fix_b @ (s.tcp_pos_b_m - s.insertive_pos_b_m)[..., None])[..., 0]
-    action = torch.zeros(len(yaw), 7, dtype=s.tcp_pos_b_m.dtype)
-    action[:, :3] = (tcp_goal_b - s.tcp_pos_b_m) / scale[:3]
-    action[:, 3:6] = rotvec_fix_b / scale[3:]
-    action[:, :6] = action[:, :6].clamp(-1.0, 1.0)
-    release = inside & (lateral_m < 0.0015) & (tilt_rad < 0.03)
-    action[:, 6] = torch.where(release | ~s.gripper_closed, 1.0, -1.0)
-    return action
 
 
 def run_episodes(policy, cfg: EnvConfig, states: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -111,10 +83,9 @@ def main() -> None:
     states = load_resets(args.resets).sample("near_goal", args.episodes, np.random.default_rng(args.seed))
     cfg = EnvConfig(num_envs=args.episodes, reset_probabilities={"near_goal": 1.0}, seed=args.seed)
     cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=not args.no_randomization))
-    scale = torch.as_tensor(cfg.action.scale, dtype=torch.float64)
+    scripted = ScriptedPegPolicy(geometry=replace(PegScriptGeometry(), hole_depth_m=CellConfig().hole.depth_m))
     policies = {"hold still": lambda env, obs: hold_still_actions(env),
-                "scripted insertion": lambda env, obs: scripted_insertion(
-                    env._state, scale, env.physics.cell.hole.depth_m)}
+                "scripted reference": lambda env, obs: scripted(obs["policy"]).double()}
     for path in args.checkpoint:
         module = torch.jit.load(path)
         policies[Path(path).name] = lambda env, obs, m=module: m(obs["policy"]).double()

@@ -58,7 +58,7 @@ def test_new_metadata_records_versions_time_and_config_hash():
     assert md.notes == "" and new_metadata("state", "peg", md.observation, {}, notes="n").notes == "n"
     assert md.spec_version == SPEC_VERSION and md.kind == "state" and md.task == "peg"
     assert md.torch_version == torch.__version__ and md.core_version == core_version
-    assert md.observation.dim == 185 and md.normalizer_folded is True
+    assert md.observation.dim == 38 * 5 and md.normalizer_folded is True
     assert md.train_config_hash == config_hash({"envs": 4096, "lr": 3e-4})
     age = dt.datetime.now(dt.timezone.utc) - parse_utc(md.created_utc)
     assert md.created_utc.endswith("Z") and dt.timedelta(0) <= age < dt.timedelta(minutes=1)
@@ -162,12 +162,12 @@ def test_export_writes_torchscript_with_metadata_and_no_leftovers(tmp_path):
     from omnireset_core.policy import export_policy
 
     Mlp, md = mlp_class(torch), state_metadata()
-    path = export_policy(Mlp(185).train(), tmp_path / "policy.pt", md)
+    path = export_policy(Mlp(default_actor_observation().dim).train(), tmp_path / "policy.pt", md)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["policy.pt"]
     extra = {METADATA_FILE: ""}
     module = torch.jit.load(str(path), _extra_files=extra)
     assert PolicyMetadata.from_json(extra[METADATA_FILE]) == md
-    assert not module.training and module(torch.zeros(2, 185)).shape == (2, 7)
+    assert not module.training and module(torch.zeros(2, default_actor_observation().dim)).shape == (2, 7)
 
 
 def test_export_refuses_an_rgb_module_without_encode(tmp_path):
@@ -176,5 +176,5 @@ def test_export_refuses_an_rgb_module_without_encode(tmp_path):
 
     Mlp = mlp_class(torch)
     with pytest.raises(ValueError, match=r"'rgb' policy must define method\(s\) \['encode'\]"):
-        export_policy(Mlp(185), tmp_path / "student.pt", rgb_metadata())
+        export_policy(Mlp(default_actor_observation().dim), tmp_path / "student.pt", rgb_metadata())
     assert list(tmp_path.iterdir()) == []

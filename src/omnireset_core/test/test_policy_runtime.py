@@ -164,7 +164,7 @@ BAD_CHECKPOINTS = {
     "kind": (_state(), RGB, "policy kind 'state', expected 'rgb'"),
     "task": (_state(task="gear"), STATE, "task 'gear', expected 'peg'"),
     "term order": (_state(observation=obs_spec(swap(OBS.terms, 1, 2))), STATE,
-                   r"observation term order \['last_action', 'ee_pose_b', 'joint_pos'"),
+                   r"observation term order \['last_action', 'finger_travel', 'joint_pos'"),
     "missing term": (_state(StateMlp(150), observation=obs_spec(OBS.terms[:-1])), STATE,
                      r"missing \['insertive_pose_rcv'\], unexpected \[\]"),
     "renamed term": (_state(observation=obs_spec(OBS.terms[:1] + (ObservationTerm("q", 6, ""),) + OBS.terms[2:])),
@@ -212,8 +212,8 @@ def test_action_scale_is_compared_with_a_tolerance(tmp_path):
 def test_a_valid_checkpoint_loads_with_its_metadata(tmp_path):
     rt = PolicyRuntime.load(_valid_state(tmp_path), STATE)
     assert rt.metadata == PolicyRuntime.load(tmp_path / "state.pt", STATE).metadata
-    assert rt.input_names == ["obs/joint_pos", "obs/ee_pose_b", "obs/insertive_pose_ee", "obs/receptive_pose_ee",
-                              "obs/insertive_pose_rcv", "ee_pose"]
+    assert rt.input_names == ["obs/joint_pos", "obs/finger_travel", "obs/ee_pose_b", "obs/insertive_pose_ee",
+                              "obs/receptive_pose_ee", "obs/insertive_pose_rcv", "ee_pose"]
     assert rt.fills_last_action and rt.history is None
 
 

@@ -331,7 +331,7 @@ def test_bundled_placeholder_is_the_scripts_untrained_deployment_mlp(tmp_path):
     runtime = PolicyRuntime.load(PLACEHOLDER, ExpectedSpec.state(task="peg"))
     assert runtime.metadata.notes.startswith("placeholder checkpoint, not trained")
     weights = {k: v for k, v in runtime.module.state_dict().items() if k.endswith("weight")}
-    assert [tuple(w.shape) for w in weights.values()] == [(512, 185), (256, 512), (128, 256), (64, 128), (7, 64)]
+    assert [tuple(w.shape) for w in weights.values()] == [(512, default_actor_observation().dim), (256, 512), (128, 256), (64, 128), (7, 64)]
     assert [m.original_name for m in runtime.module.net.children()] == ["Linear", "ELU"] * 4 + ["Linear"]
     state = runtime.module.state_dict()
     assert not state["obs_mean"].any() and bool((state["obs_std"] == 1).all())  # identity normaliser
