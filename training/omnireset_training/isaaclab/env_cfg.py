@@ -111,6 +111,8 @@ class OmniResetEnvCfg(ManagerBasedRLEnvCfg):
             "non_finite": TerminationTermCfg(func=mdp.non_finite_state, time_out=True),
             "abnormal_joint_speed": TerminationTermCfg(func=mdp.abnormal_joint_speed),
         }
+        if env.insertive_min_z_m is not None:
+            self.terminations["insertive_off_table"] = TerminationTermCfg(func=mdp.insertive_off_table)
         self.events = {"reset_from_dataset": EventTermCfg(func=mdp.reset_from_dataset, mode="reset")}
         rnd = env.randomization
         if rnd.enabled:

@@ -235,6 +235,10 @@ def abnormal_joint_speed(env) -> torch.Tensor:
     return shared_terminations.abnormal_joint_speed(cell_state(env), context(env).cfg.reward_params.abnormal_speed_factor)
 
 
+def insertive_off_table(env) -> torch.Tensor:
+    return shared_terminations.insertive_off_table(cell_state(env), context(env).cfg.insertive_min_z_m)
+
+
 def non_finite_state(env) -> torch.Tensor:
     return shared_terminations.non_finite_state(cell_state(env))
 

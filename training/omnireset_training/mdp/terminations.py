@@ -26,5 +26,5 @@ def non_finite_state(s: CellState) -> torch.Tensor:
 def insertive_off_table(s: CellState, min_z_m: float | None) -> torch.Tensor:
     """The insertive object's origin below ``min_z_m`` in b (it fell off the table); never if None."""
     if min_z_m is None:
-        return torch.zeros(s.num_envs, dtype=torch.bool)
+        return torch.zeros(s.num_envs, dtype=torch.bool, device=s.insertive_pos_b_m.device)
     return s.insertive_pos_b_m[:, 2] < min_z_m
