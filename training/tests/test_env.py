@@ -31,7 +31,7 @@ def hold_action(env):
 def test_vec_env_interface(toy_resets):
     env = make_env(toy_resets)
     obs = env.get_observations()
-    assert obs["policy"].shape == (4, 185) and obs["critic"].shape == (4, 67)
+    assert obs["policy"].shape == (4, 190) and obs["critic"].shape == (4, 68)
     assert env.max_episode_length == 160 and env.num_actions == 7
     obs, reward, dones, extras = env.step(torch.zeros(4, 7))
     assert reward.shape == (4,) and dones.shape == (4,) and extras["time_outs"].shape == (4,)

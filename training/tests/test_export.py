@@ -33,7 +33,7 @@ def test_runtime_returns_the_training_policy_actions(tmp_path):
     assert path.with_suffix(".config.yaml").exists()
     runtime = PolicyRuntime.load(path, ExpectedSpec.state("peg", gains=CFG.env.gains))
     assert runtime.metadata.normalizer_folded and runtime.metadata.kind == "state"
-    obs = 3.0 * torch.randn(32, 185)
+    obs = 3.0 * torch.randn(32, 190)
     with torch.no_grad():
         expected = actor(TensorDict({"policy": obs}, batch_size=[32]))
         assert torch.allclose(runtime.module(obs), expected, atol=1e-6)
@@ -43,7 +43,7 @@ def test_checkpoint_round_trip(tmp_path):
     actor = trained_like_actor(1)
     torch.save({"actor_state_dict": actor.state_dict()}, tmp_path / "model_0.pt")
     loaded = load_actor(tmp_path / "model_0.pt", CFG)
-    obs = TensorDict({"policy": torch.randn(4, 185)}, batch_size=[4])
+    obs = TensorDict({"policy": torch.randn(4, 190)}, batch_size=[4])
     assert torch.equal(loaded(obs), actor(obs))
 
 

@@ -23,12 +23,12 @@ def yaw_quat(angle):
 def test_actor_step_follows_the_spec_term_by_term(state):
     spec = default_actor_observation()
     step = actor_step(state, spec)
-    assert step.shape == (3, spec.step_dim) == (3, 37)
+    assert step.shape == (3, spec.step_dim) == (3, 38)
     offset = 0
     for t in spec.terms:
         assert torch.allclose(step[:, offset:offset + t.dim], obs.ACTOR_TERMS[t.name](state))
         offset += t.dim
-    assert torch.allclose(step[:, 13:16], state.tcp_pos_b_m)  # ee_pose_b after last_action (7) and joints (6)
+    assert torch.allclose(step[:, 14:17], state.tcp_pos_b_m)  # ee_pose_b after last_action, joints, finger travel
 
 
 def test_relative_poses_are_in_the_named_frames():
@@ -45,8 +45,8 @@ def test_relative_poses_are_in_the_named_frames():
 def test_critic_adds_velocities_time_and_privileged_parameters(state):
     privileged = torch.arange(9, dtype=torch.float64).expand(3, 9)
     c = critic_obs(state, privileged)
-    assert c.shape == (3, 37 + 1 + 6 + 6 + 6 + 2 + 9)
-    assert torch.allclose(c[:, -9:], privileged) and torch.allclose(c[:, 37], state.time_left_s)
+    assert c.shape == (3, 38 + 1 + 6 + 6 + 6 + 2 + 9)
+    assert torch.allclose(c[:, -9:], privileged) and torch.allclose(c[:, 38], state.time_left_s)
 
 
 def test_penalties():
