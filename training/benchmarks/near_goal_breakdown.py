@@ -6,7 +6,7 @@ whether the gripper starts closed. For each policy the table gives the success a
 end per class and how often a closed gripper is opened at the first step.
 
     python training/benchmarks/near_goal_breakdown.py --resets DATA \
-        --checkpoint docs/evidence/near_goal_policy_it400.pt --episodes 256
+        --checkpoint checkpoints/peg_state_near_goal_cpu.pt --episodes 256
 
 The scripted reference is the bundled one (``omnireset_core.policy.scripted``, the demo's
 policy): it reads the true poses from the actor observation, carries a held peg over the hole,
