@@ -4,7 +4,7 @@
 
 It reads the true object poses (as the state expert does) and is NOT learned: its metadata
 ``notes`` start with "scripted reference, not learned", and the policy node, its diagnostics and
-the demo summary say so. Geometry (hole depth) comes from config/cell.yaml.
+the demo summary say so. Geometry (hole depth, peg length) comes from config/cell.yaml.
 
 Usage: .venv/bin/python scripts/make_scripted_checkpoint.py [--output PATH] [--cell-config YAML]
 """
@@ -34,7 +34,8 @@ def main() -> None:
 
     cell = load_cell_config(args.cell_config)
     observation = default_actor_observation()
-    policy = ScriptedPegPolicy(observation, geometry=replace(PegScriptGeometry(), hole_depth_m=cell.hole.depth_m)).eval()
+    geometry = replace(PegScriptGeometry(), hole_depth_m=cell.hole.depth_m, part_length_m=cell.peg.length_m)
+    policy = ScriptedPegPolicy(observation, geometry=geometry).eval()
     example = torch.zeros(2, observation.dim)
     with quiet_torchscript(), torch.no_grad():
         traced = torch.jit.trace(policy, example, check_trace=False)

@@ -42,7 +42,8 @@ class PegScriptGeometry:
     lateral_tol_m: float = 0.0015  # aligned enough to descend
     tilt_tol_rad: float = 0.03
     grasp_tol_m: float = 0.004  # TCP at the grasp pose: close
-    held_tol_m: float = 0.02  # part this close to where a grasp puts it: held
+    held_tol_m: float = 0.015  # part axis this close to the TCP axis: between the pads
+    part_length_m: float = 0.08
     retreat_m: float = 0.08
 
 
@@ -138,9 +139,9 @@ class ScriptedPegPolicy(nn.Module):
 
         missed = closed_cmd & (travel > g.finger_full_travel_m - g.finger_margin_m)  # closed on nothing
         gripping = closed_cmd & (travel > g.grip_min_travel_m) & ~missed
-        grasp_in_tcp = part_in_tcp_p.clone()
-        grasp_in_tcp[:, 2] -= g.grasp_height_m
-        in_hand = torch.linalg.vector_norm(grasp_in_tcp, dim=-1) < g.held_tol_m
+        # Between the pads at any height: the part's axis near the TCP axis, its bottom below the TCP.
+        in_hand = ((torch.linalg.vector_norm(part_in_tcp_p[:, :2], dim=-1) < g.held_tol_m)
+                   & (part_in_tcp_p[:, 2] > 0.0) & (part_in_tcp_p[:, 2] < g.part_length_m))
         held = gripping & in_hand & ~seated
         close = held | (at_grasp & ~missed & ~seated)
 
