@@ -47,10 +47,10 @@ def run(name: str, cfg: TrainConfig, resets, out: Path, eval_type: str, final_ep
         print(f"{name}: stopped by {runner.stopped_by} after iteration {runner.current_learning_iteration}")
     final = runner.evaluate(final_episodes)
     history = runner.history
-    history.append({"iteration": cfg.max_iterations, "eval_success": final, "eval_episodes": final_episodes or cfg.eval_episodes,
-                    "wall_s": time.time() - t0,
-                    "env_steps": cfg.max_iterations * cfg.ppo.num_steps_per_env * cfg.env.num_envs})
-    print(f"{name}: {cfg.max_iterations} iterations in {time.time() - t0:.0f} s, final {eval_type} success {final:.3f}")
+    done = runner.current_learning_iteration + 1
+    history.append({"iteration": done, "eval_success": final, "eval_episodes": final_episodes or cfg.eval_episodes,
+                    "wall_s": time.time() - t0, "env_steps": done * cfg.ppo.num_steps_per_env * cfg.env.num_envs})
+    print(f"{name}: {done} iterations in {time.time() - t0:.0f} s, final {eval_type} success {final:.3f}")
     return history
 
 

@@ -7,8 +7,7 @@ start with ``SCRIPTED_NOTE`` and every consumer reports it as scripted.
 
 The rule, per environment (frames: b robot base, z up; TCP z points along the approach):
 - part assembled: open the gripper and back the TCP off upwards;
-- part held (gripper commanded closed, fingers stopped by the part, the part where a grasp puts
-  it): carry it over the hole, tilt it upright, turn it to the nearest quarter turn, descend,
+- part held (fingers stopped by the part, the part between the pads): carry it over the hole, tilt it upright, turn it to the nearest quarter turn, descend,
   push it in, and open once it is seated;
 - otherwise: open, go above the part tool-down with the part's yaw (mod 90 degrees), descend to
   the grasp height and close.
@@ -42,7 +41,7 @@ class PegScriptGeometry:
     lateral_tol_m: float = 0.0015  # aligned enough to descend
     tilt_tol_rad: float = 0.03
     grasp_tol_m: float = 0.004  # TCP at the grasp pose: close
-    held_tol_m: float = 0.015  # part axis this close to the TCP axis: between the pads
+    held_tol_m: float = 0.015  # part frame this close to the pads' mid-plane: between the pads
     part_length_m: float = 0.08
     retreat_m: float = 0.08
 
@@ -81,7 +80,7 @@ class ScriptedPegPolicy(nn.Module):
         for term in observation.terms:
             offsets[term.name] = (start, start + term.dim)
             start += term.dim
-        needed = ("last_action", "finger_travel", "ee_pose_b", "insertive_pose_ee", "insertive_pose_rcv")
+        needed = ("finger_travel", "ee_pose_b", "insertive_pose_ee", "insertive_pose_rcv")
         missing = [n for n in needed if n not in offsets]
         if missing:
             raise ValueError(f"the scripted peg policy needs observation term(s) {missing}")
@@ -97,7 +96,6 @@ class ScriptedPegPolicy(nn.Module):
     def forward(self, obs: Tensor) -> Tensor:
         g = self.geometry
         obs = obs.double()
-        closed_cmd = self._term(obs, "last_action")[:, 6] < 0
         travel = self._term(obs, "finger_travel")[:, 0]
         tcp_p, tcp_R = _pose(self._term(obs, "ee_pose_b"))
         part_in_tcp_p, part_in_tcp_R = _pose(self._term(obs, "insertive_pose_ee"))
@@ -129,7 +127,9 @@ class ScriptedPegPolicy(nn.Module):
         inside = (part_in_hole_p[:, 2] < g.hole_depth_m - 0.005) & (lateral < 2.0 * g.lateral_tol_m)
         height = torch.where(aligned | inside, torch.full_like(lateral, -g.press_m),
                              torch.full_like(lateral, g.hole_depth_m + g.approach_m))
-        seated = inside & (part_in_hole_p[:, 2] < 0.002)
+        # Seated, or aligned inside the opening: let go (it slides home on its own; with a low
+        # grasp the fingers would meet the fixture before the part is seated).
+        seated = (inside & (part_in_hole_p[:, 2] < 0.002)) | (inside & aligned)
         # Lift clear of the fixture before moving sideways: keep the part's lateral offset until then.
         clear = (part_in_hole_p[:, 2] > g.hole_depth_m + 0.01) | inside
         offset = torch.where(clear[:, None], torch.zeros_like(part_in_hole_p[:, :2]), part_in_hole_p[:, :2])
@@ -137,11 +137,14 @@ class ScriptedPegPolicy(nn.Module):
         carry_p = part_goal_p + (fix_R @ (tcp_p - part_p)[..., None])[..., 0]
         carry_R = fix_R @ tcp_R
 
-        missed = closed_cmd & (travel > g.finger_full_travel_m - g.finger_margin_m)  # closed on nothing
-        gripping = closed_cmd & (travel > g.grip_min_travel_m) & ~missed
-        # Between the pads at any height: the part's axis near the TCP axis, its bottom below the TCP.
-        in_hand = ((torch.linalg.vector_norm(part_in_tcp_p[:, :2], dim=-1) < g.held_tol_m)
-                   & (part_in_tcp_p[:, 2] > 0.0) & (part_in_tcp_p[:, 2] < g.part_length_m))
+        # From the measured travel alone (at an episode start the last action is zero): fingers
+        # closed on nothing, or stopped by a part between them.
+        missed = travel > g.finger_full_travel_m - g.finger_margin_m
+        gripping = (travel > g.grip_min_travel_m) & ~missed
+        # Between the pads (they close along TCP y) in any grasp: the part's frame near the pads'
+        # plane and within a part length of the TCP.
+        in_hand = ((part_in_tcp_p[:, 1].abs() < g.held_tol_m)
+                   & (torch.linalg.vector_norm(part_in_tcp_p, dim=-1) < g.part_length_m))
         held = gripping & in_hand & ~seated
         close = held | (at_grasp & ~missed & ~seated)
 
