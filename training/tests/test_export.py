@@ -67,3 +67,16 @@ def test_closed_loop_runtime_and_env_agree(tmp_path, toy_resets):
         actions = torch.zeros(2, 7)
         actions[0] = torch.from_numpy(cmd.action).float()
         env.step(actions)
+
+
+def test_shipped_near_goal_checkpoint_loads_in_the_deployment_runtime():
+    """checkpoints/peg_state_near_goal_cpu.pt (docs/evidence.md (a)): a learned export, spec and task checked."""
+    from pathlib import Path
+
+    from omnireset_core.policy import ExpectedSpec, PolicyRuntime
+    from omnireset_core.policy.scripted import SCRIPTED_NOTE
+
+    path = Path(__file__).resolve().parents[2] / "checkpoints" / "peg_state_near_goal_cpu.pt"
+    runtime = PolicyRuntime.load(path, ExpectedSpec.state("peg"))
+    assert runtime.metadata.normalizer_folded and not runtime.metadata.notes.startswith(SCRIPTED_NOTE)
+    assert "placeholder" not in runtime.metadata.notes
