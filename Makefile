@@ -34,9 +34,10 @@ demo: build
 twin-demo: build
 	$(WS) && omnireset-twin-demo --output outputs/twin_demo
 
+# Packages one after another: the 500 Hz controller and stack tests check real-time periods on 2 cores.
 test-colcon: build
 	$(WS) && bash scripts/check_commands.sh
-	$(WS) && colcon test $(COLCON_DIRS) --base-paths src --event-handlers console_direct+ \
+	$(WS) && colcon test $(COLCON_DIRS) --base-paths src --executor sequential --event-handlers console_direct+ \
 	  && colcon test-result --test-result-base build --verbose \
 	  && python scripts/test_summary.py build
 

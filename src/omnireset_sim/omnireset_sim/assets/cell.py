@@ -11,7 +11,7 @@ import mujoco
 from omnireset_core.kinematics.ur import UR7E, URParameters
 from omnireset_core.rotations import quat_mul
 from omnireset_sim.assets import robotiq
-from omnireset_sim.assets.mjcf import CONTACT_SOLIMP, CONTACT_SOLREF, CONTACT_WORLD, fmt
+from omnireset_sim.assets.mjcf import CONTACT_FLOOR, CONTACT_SOLIMP, CONTACT_SOLREF, CONTACT_WORLD, fmt
 from omnireset_sim.assets.objects import hole_body_xml, peg_body_xml
 from omnireset_sim.assets.ur_arm import arm_actuators_xml, arm_bodies_xml, base_geoms_xml
 from omnireset_sim.config import CameraConfig, CamerasConfig, CellConfig
@@ -86,7 +86,7 @@ def build_cell_xml(
 </visual>
 <worldbody>
   <light name="top" directional="true" castshadow="false" pos="0.4 0 2" dir="0 0 -1" diffuse="0.5 0.5 0.5"/>
-  <geom name="floor" type="plane" size="3 3 0.1" pos="0 0 {FLOOR_Z_M:g}" {CONTACT_WORLD}
+  <geom name="floor" type="plane" size="3 3 0.1" pos="0 0 {FLOOR_Z_M:g}" {CONTACT_FLOOR}
         rgba="0.42 0.42 0.45 1"/>
   <geom name="table" type="box" size="{fmt(table_half)}" pos="{fmt(table_pos)}" {CONTACT_WORLD}
         friction="{physics.table_friction:g} 0.005 0.0001" rgba="0.62 0.55 0.45 1"/>

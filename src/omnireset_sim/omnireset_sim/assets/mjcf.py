@@ -51,6 +51,8 @@ CONTACT_SOLIMP = "0.95 0.99 0.001"
 # Arm and gripper geoms collide with the world and objects only, never with each other.
 WORLD_BIT, ARM_BIT, GRIPPER_BIT, OBJECT_BIT = 1, 2, 4, 8
 CONTACT_WORLD = f'contype="{WORLD_BIT}" conaffinity="{ARM_BIT | GRIPPER_BIT | OBJECT_BIT}"'
+# The floor catches dropped objects only (the arm cannot reach it): no arm-floor pairs to test.
+CONTACT_FLOOR = f'contype="{WORLD_BIT}" conaffinity="{OBJECT_BIT}"'
 CONTACT_ARM = f'contype="{ARM_BIT}" conaffinity="0"'
 CONTACT_GRIPPER = f'contype="{GRIPPER_BIT}" conaffinity="0"'
 CONTACT_OBJECT = f'contype="{OBJECT_BIT}" conaffinity="{ARM_BIT | GRIPPER_BIT | OBJECT_BIT}"'
