@@ -11,7 +11,6 @@ Usage: .venv/bin/python scripts/make_scripted_checkpoint.py [--output PATH] [--c
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -34,8 +33,7 @@ def main() -> None:
 
     cell = load_cell_config(args.cell_config)
     observation = default_actor_observation()
-    geometry = replace(PegScriptGeometry(), hole_depth_m=cell.hole.depth_m, part_length_m=cell.peg.length_m)
-    policy = ScriptedPegPolicy(observation, geometry=geometry).eval()
+    policy = ScriptedPegPolicy(observation, geometry=PegScriptGeometry.from_cell(cell)).eval()
     example = torch.zeros(2, observation.dim)
     with quiet_torchscript(), torch.no_grad():
         traced = torch.jit.trace(policy, example, check_trace=False)

@@ -83,9 +83,7 @@ def main() -> None:
     states = load_resets(args.resets).sample("near_goal", args.episodes, np.random.default_rng(args.seed))
     cfg = EnvConfig(num_envs=args.episodes, reset_probabilities={"near_goal": 1.0}, seed=args.seed)
     cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=not args.no_randomization))
-    cell = CellConfig()
-    scripted = ScriptedPegPolicy(geometry=replace(PegScriptGeometry(), hole_depth_m=cell.hole.depth_m,
-                                                  part_length_m=cell.peg.length_m))
+    scripted = ScriptedPegPolicy(geometry=PegScriptGeometry.from_cell(CellConfig()))
     policies = {"hold still": lambda env, obs: hold_still_actions(env),
                 "scripted reference": lambda env, obs: scripted(obs["policy"]).double()}
     for path in args.checkpoint:

@@ -93,7 +93,7 @@ def cmd_train(args) -> Path:
     cfg = resolve_config(args)
     out = Path(args.out)
     previous = sorted(out.glob("model_*.pt")) + [p for p in (out / "metrics.jsonl",) if p.exists()]
-    if previous and not args.resume and not getattr(args, "overwrite", False):
+    if previous and not args.resume and not args.overwrite:
         raise UsageError(f"{out} already holds a run ({previous[0].name}); pass --resume {out}/model_<it>.pt "
                          f"to continue it, --overwrite to replace it, or another --out")
     if args.overwrite and not args.resume:

@@ -20,7 +20,7 @@ import torch  # noqa: E402
 
 from omnireset_core.policy import ExpectedSpec, PolicyRuntime, VisionSpec, export_policy, new_metadata  # noqa: E402
 from omnireset_core.policy.vision import RgbStudent, mlp  # noqa: E402
-from omnireset_core.spec import ObservationSpec, default_actor_observation  # noqa: E402
+from omnireset_core.spec import default_actor_observation  # noqa: E402
 
 EE_POS_B, EE_QUAT_B = np.array([0.45, 0.0, 0.3]), np.array([0.0, 1.0, 0.0, 0.0])
 POLICY_PERIOD_MS = 100.0
@@ -71,7 +71,7 @@ def bench_state(tmp: Path, repeats: int, rows: list):
 
 
 def bench_rgb(tmp: Path, repeats_cached: int, repeats_naive: int, rows: list):
-    proprio = ObservationSpec(terms=tuple(t for t in default_actor_observation().terms if t.name in ("last_action", "joint_pos", "ee_pose_b")))
+    proprio = default_actor_observation().select(("last_action", "joint_pos", "ee_pose_b"))
     vision = VisionSpec()
     n_cam, frames = len(vision.cameras), vision.frames_per_camera
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ from omnireset_core.spec import SPEC_VERSION, ActionSpec, ObservationSpec, defau
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 
-PROPRIO = ObservationSpec(terms=tuple(t for t in default_actor_observation().terms if t.name in ("last_action", "joint_pos", "ee_pose_b")), history=5)
+PROPRIO = default_actor_observation().select(("last_action", "joint_pos", "ee_pose_b"), history=5)
 
 
 def state_metadata(**changes):

@@ -33,7 +33,7 @@ torch.set_num_threads(1)
 pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 
 OBS = default_actor_observation()
-PROPRIO = ObservationSpec(terms=tuple(t for t in OBS.terms if t.name in ("last_action", "joint_pos", "ee_pose_b")), history=5)
+PROPRIO = OBS.select(("last_action", "joint_pos", "ee_pose_b"), history=5)
 EE_POS_B = np.array([0.45, 0.05, 0.3])
 EE_QUAT_B = np.array([0.0, 1.0, 0.0, 0.0])  # tool pointing down
 TINY_F = 16  # feature size of the tiny test encoders
@@ -465,3 +465,11 @@ def test_resnet18_gn_student_exports_loads_and_runs(tmp_path):
     md = new_metadata("rgb", "peg", PROPRIO, {"seed": 0}, vision=VisionSpec())
     rt = PolicyRuntime.load(export_policy(student, tmp_path / "resnet.pt", md), RGB, warmup_calls=1)
     run_cached_vs_naive(rt, steps=2, rng=np.random.default_rng(4))
+
+
+def test_observation_select_keeps_the_given_order_and_names_unknown_terms():
+    proprio = OBS.select(("ee_pose_b", "last_action"), history=3)
+    assert [t.name for t in proprio.terms] == ["ee_pose_b", "last_action"] and proprio.history == 3
+    assert OBS.select(("joint_pos",)).history == OBS.history
+    with pytest.raises(ValueError, match=r"unknown term\(s\) \['joint_vel'\]"):
+        OBS.select(("joint_pos", "joint_vel"))

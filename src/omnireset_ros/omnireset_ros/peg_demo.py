@@ -147,22 +147,21 @@ def policy_label(diag: dict) -> str:
     return "learned"
 
 
-def episode_peg_poses(episodes: int, seed: int, offset_m: float = 0.02, yaw_rad: float = 0.4):
-    """Peg start poses (x, y, z, rotation vector) in b: the cell's initial pose first, then that
-    pose shifted by up to ``offset_m`` and turned by up to ``yaw_rad``."""
+def episode_peg_poses(config_dir: Path, episodes: int, seed: int, offset_m: float = 0.02, yaw_rad: float = 0.4):
+    """Peg start poses (x, y, z, rotation vector) in b: the initial pose of ``config_dir``'s
+    cell.yaml first, then that pose shifted by up to ``offset_m`` and turned about z by up to
+    ``yaw_rad``."""
+    from omnireset_core.rotations import quat_mul, quat_to_rotvec, rotvec_to_quat
     from omnireset_sim.config import load_cell_config
 
-    from omnireset_sim.config import config_dir as find_config_dir
-    nominal = np.asarray(load_cell_config(find_config_dir() / "cell.yaml").peg.initial_pose_b.pos_m, dtype=float)
+    initial = load_cell_config(config_dir / "cell.yaml").peg.initial_pose_b
+    pos, quat = np.asarray(initial.pos_m, dtype=float), np.asarray(initial.quat_wxyz, dtype=float)
     rng = np.random.default_rng(seed)
     poses = []
     for k in range(episodes):
-        pose = np.zeros(6)
-        pose[:3] = nominal
-        if k:
-            pose[:2] += rng.uniform(-offset_m, offset_m, 2)
-            pose[5] = rng.uniform(-yaw_rad, yaw_rad)
-        poses.append(pose)
+        shift, yaw = (rng.uniform(-offset_m, offset_m, 2), rng.uniform(-yaw_rad, yaw_rad)) if k else (np.zeros(2), 0.0)
+        turned = quat_mul(rotvec_to_quat(np.array([0.0, 0.0, yaw])), quat)
+        poses.append(np.concatenate((pos + np.r_[shift, 0.0], quat_to_rotvec(turned))))
     return poses
 
 
@@ -251,7 +250,7 @@ def run(args) -> int:
     print(f"[peg-demo] {args.episodes} episode(s) of {', '.join(NODES)} against the MuJoCo twin "
           f"(configs: {config_dir}, checkpoint: {args.checkpoint})", flush=True)
     episodes, frames = [], []
-    for k, pose in enumerate(episode_peg_poses(args.episodes, args.seed)):
+    for k, pose in enumerate(episode_peg_poses(config_dir, args.episodes, args.seed)):
         result, episode_frames = run_episode(args, config_dir, args.output / f"episode_{k}", pose)
         label = policy_label(result["policy"])
         episodes.append(result)

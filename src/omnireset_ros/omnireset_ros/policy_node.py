@@ -52,7 +52,7 @@ from omnireset_core.policy import (
     VisionSpec,
 )
 from omnireset_core.policy.scripted import SCRIPTED_NOTE
-from omnireset_core.spec.contract import ActionSpec, ObservationSpec, default_actor_observation
+from omnireset_core.spec.contract import ActionSpec, default_actor_observation
 from omnireset_core.tasks import load_task
 from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
@@ -155,11 +155,10 @@ class PolicyNode(Node):
     def _expected(self, task_name: str) -> ExpectedSpec:
         action = ActionSpec(policy_rate_hz=self.rate_hz)
         if self.kind == "rgb":
-            by_name = {t.name: t for t in default_actor_observation().terms}
-            unknown = [n for n in self.proprio_terms if n not in by_name]
-            if unknown:
-                raise CheckpointError(f"rgb_proprio_terms: unknown term(s) {unknown}; known {sorted(by_name)}")
-            proprio = ObservationSpec(terms=tuple(by_name[n] for n in self.proprio_terms))
+            try:
+                proprio = default_actor_observation().select(self.proprio_terms)
+            except ValueError as exc:
+                raise CheckpointError(f"rgb_proprio_terms: {exc}") from None
             vision = VisionSpec(cameras=self.cameras, image_hw=self.image_hw, frames_per_camera=self.frames_per_camera)
             return ExpectedSpec.rgb(proprio, task=task_name, vision=vision, action=action)
         return ExpectedSpec(kind=self.kind, observation=default_actor_observation(), task=task_name, action=action)

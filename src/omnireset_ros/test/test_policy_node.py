@@ -146,7 +146,7 @@ class TinyStudent(nn.Module):
 
 
 def rgb_checkpoint(path):
-    proprio = ObservationSpec(terms=tuple(t for t in default_actor_observation().terms if t.name in ("last_action", "joint_pos", "ee_pose_b")))  # last_action, joint_pos, ee_pose_b
+    proprio = default_actor_observation().select(("last_action", "joint_pos", "ee_pose_b"))
     md = new_metadata("rgb", "peg", proprio, {"test": "tiny rgb"}, vision=VisionSpec(CAMERAS, (224, 224), 5, 8))
     return export_policy(TinyStudent(proprio.dim), path, md)
 
@@ -331,7 +331,8 @@ def test_bundled_placeholder_is_the_scripts_untrained_deployment_mlp(tmp_path):
     runtime = PolicyRuntime.load(PLACEHOLDER, ExpectedSpec.state(task="peg"))
     assert runtime.metadata.notes.startswith("placeholder checkpoint, not trained")
     weights = {k: v for k, v in runtime.module.state_dict().items() if k.endswith("weight")}
-    assert [tuple(w.shape) for w in weights.values()] == [(512, default_actor_observation().dim), (256, 512), (128, 256), (64, 128), (7, 64)]
+    obs_dim = default_actor_observation().dim
+    assert [tuple(w.shape) for w in weights.values()] == [(512, obs_dim), (256, 512), (128, 256), (64, 128), (7, 64)]
     assert [m.original_name for m in runtime.module.net.children()] == ["Linear", "ELU"] * 4 + ["Linear"]
     state = runtime.module.state_dict()
     assert not state["obs_mean"].any() and bool((state["obs_std"] == 1).all())  # identity normaliser

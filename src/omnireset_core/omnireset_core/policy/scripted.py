@@ -7,8 +7,9 @@ start with ``SCRIPTED_NOTE`` and every consumer reports it as scripted.
 
 The rule, per environment (frames: b robot base, z up; TCP z points along the approach):
 - part assembled: open the gripper and back the TCP off upwards;
-- part held (fingers stopped by the part, the part between the pads): carry it over the hole, tilt it upright, turn it to the nearest quarter turn, descend,
-  push it in, and open once it is seated;
+- part held (fingers stopped by the part, the part between the pads): carry it over the hole,
+  tilt it upright, turn it to the nearest quarter turn, descend, push it in, and open once it is
+  aligned inside the opening or seated;
 - otherwise: open, go above the part tool-down with the part's yaw (mod 90 degrees), descend to
   the grasp height and close.
 Actions are the scaled pose delta to the sub-goal, clipped to one unit per axis.
@@ -44,6 +45,12 @@ class PegScriptGeometry:
     held_tol_m: float = 0.015  # part frame this close to the pads' mid-plane: between the pads
     part_length_m: float = 0.08
     retreat_m: float = 0.08
+
+    @classmethod
+    def from_cell(cls, cell) -> PegScriptGeometry:
+        """The defaults with the hole depth and peg length of a cell config (``omnireset_sim``'s
+        ``CellConfig``: ``cell.hole.depth_m``, ``cell.peg.length_m``)."""
+        return cls(hole_depth_m=cell.hole.depth_m, part_length_m=cell.peg.length_m)
 
 
 def _pose(x: Tensor) -> tuple[Tensor, Tensor]:

@@ -47,6 +47,16 @@ class ObservationSpec:
     def dim(self) -> int:
         return self.step_dim * self.history
 
+    def select(self, names, history: int | None = None) -> ObservationSpec:
+        """The terms ``names`` in that order (e.g. a student's proprioception); ValueError naming
+        unknown ones."""
+        by_name = {t.name: t for t in self.terms}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValueError(f"unknown term(s) {unknown}; known {sorted(by_name)}")
+        return ObservationSpec(terms=tuple(by_name[n] for n in names),
+                               history=self.history if history is None else history)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
