@@ -146,9 +146,10 @@ def test_two_steps_first_succeeds_second_times_out_twice(probe, start_node, tmp_
     assert "goal reached" in first["attempts"][0]["detail"]
     assert second["status"] == "timed_out" and [a["status"] for a in second["attempts"]] == ["timed_out"] * 2
     for attempt in second["attempts"]:
-        assert 1.5 <= attempt["ended_s"] - attempt["started_s"] <= 1.75, attempt
+        # Never before the 1.5 s limit; the upper bound only says it is enforced (2 loaded cores).
+        assert 1.5 <= attempt["ended_s"] - attempt["started_s"] <= 2.5, attempt
     gap_s = second["attempts"][1]["started_s"] - second["attempts"][0]["ended_s"]
-    assert 0.29 <= gap_s <= 0.5  # the recovery pause
+    assert 0.29 <= gap_s <= 1.0, gap_s  # the 0.3 s recovery pause
     assert final["succeeded"] is False and "1/2 steps succeeded" in final["summary"]
 
     assert checkpoints == [step_1, str(checkpoint_b), str(checkpoint_b)], checkpoints  # switched per attempt
