@@ -124,12 +124,16 @@ def test_each_iteration_records_the_diagnosis(tmp_path, toy_resets):
                       max_iterations=2, eval_episodes=0)
     cfg = cpu_profile(cfg)
     from dataclasses import replace
-    cfg = replace(cfg, ppo=replace(cfg.ppo, num_steps_per_env=8, num_mini_batches=2), max_iterations=2,
-                  env=replace(cfg.env, episode_length_s=0.5))
+    cfg = replace(cfg, ppo=replace(cfg.ppo, num_steps_per_env=8, num_mini_batches=2, gripper_init_noise_std=0.4),
+                  max_iterations=2, env=replace(cfg.env, episode_length_s=0.5))
     runner = make_runner(cfg, toy_resets, tmp_path)
-    # the gripper output starts biased as the profile says (closed: < 0)
-    assert runner.alg.get_policy()._head.bias[6].item() == pytest.approx(cfg.ppo.gripper_init_bias)
+    # the gripper output starts biased as the profile says (closed: < 0), with its own std column
+    policy = runner.alg.get_policy()
+    assert policy._head.bias[6].item() == pytest.approx(cfg.ppo.gripper_init_bias)
     assert cfg.ppo.gripper_init_bias < 0
+    sigma = policy.distribution.log_std.detach().exp()
+    np.testing.assert_allclose(sigma[:, 6], 0.4, rtol=1e-6)
+    np.testing.assert_allclose(sigma[:, :6], cfg.ppo.init_noise_std, rtol=1e-6)
     runner.learn(2, progress=False)
     record = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
     for key in ("explained_variance", "Reward_assembly_distance", "Reward_success", "Reward_action_rate_l2",

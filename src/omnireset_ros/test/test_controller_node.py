@@ -3,6 +3,7 @@ import math
 import time
 
 import numpy as np
+import rclpy.duration
 from conftest import CONFIG_DIR, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
@@ -165,6 +166,16 @@ def test_tracks_a_target_then_holds_when_it_goes_stale_or_is_refused(start_node,
     status, values = rec.diag_since(t0 + 0.6)
     assert status.level == DiagnosticStatus.WARN and "frame_id 'world'" in values["reason"]
     assert int(values["refused_targets"]) >= refused_before + 5
+
+    # One target stamped 30 s ahead, then silence: refused, not tracked for 30 s.
+    future = probe.get_clock().now() + rclpy.duration.Duration(seconds=30.0)
+    t0 = time.monotonic()
+    pub.publish(pose_msg(held[-1] + [0.0, 0.05, 0.0], quat, future.to_msg(), topics.BASE_FRAME))
+    time.sleep(1.5)
+    held = rec.ee_since(t0)
+    assert 1e3 * np.linalg.norm(held - held[0], axis=1).max() < 1.0
+    status, values = rec.diag_since(t0 + 0.6)
+    assert status.level == DiagnosticStatus.WARN and "in the future" in values["reason"], values
 
     assert node.stop() == 0, node.output
     assert "Traceback" not in node.output

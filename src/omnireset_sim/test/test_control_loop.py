@@ -110,6 +110,24 @@ def test_stale_target_makes_the_arm_hold_the_pose_of_that_moment(twin):
     assert np.linalg.norm(statuses[-1].qd_radps) < 0.02  # and it came to rest
 
 
+def test_a_target_stamped_in_the_future_is_refused_and_the_arm_holds(twin):
+    """Stamped now + 30 s and never refreshed: were it accepted, its age would stay negative and
+    the loop would track it for 30 s with no sender alive."""
+    cell, robot = twin
+    loop = make_loop(cell, robot)
+    start = loop.tick()
+    problem = loop.set_target(start.tcp_pos_b_m + [0.0, 0.05, 0.0], start.tcp_quat_b_wxyz, cell.time_s + 30.0)
+    assert problem is not None and "30.000 s in the future" in problem
+    statuses = run(loop, 1.0)
+    assert all(s.mode is LoopMode.HOLDING for s in statuses)
+    assert statuses[-1].refused_targets == 1 and "in the future" in statuses[-1].reason
+    assert np.linalg.norm(statuses[-1].tcp_pos_b_m - start.tcp_pos_b_m) < 1e-3  # did not move
+    # Within the clock-skew tolerance a target is taken.
+    near = start.tcp_pos_b_m + [0.0, 0.01, 0.0]
+    assert loop.set_target(near, start.tcp_quat_b_wxyz, cell.time_s + 0.04) is None
+    assert loop.tick().mode is LoopMode.TRACKING
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_target_is_refused_and_the_arm_holds(twin, bad):
     cell, robot = twin

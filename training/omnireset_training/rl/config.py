@@ -38,6 +38,7 @@ class PPOConfig:
     gsde_eps: float = 1e-6
     noise_hold_steps: int = 1  # 1: fresh noise every step (the authors); n > 1: held n steps (gSDE paper)
     gripper_init_bias: float = 0.0  # initial mean of the gripper output (< 0 closes); 0: the authors
+    gripper_init_noise_std: float | None = None  # the gripper column of gSDE's std; None: init_noise_std
 
     def __post_init__(self):
         for name in ("num_steps_per_env", "num_learning_epochs", "num_mini_batches", "noise_hold_steps"):
@@ -45,6 +46,8 @@ class PPOConfig:
                 raise ValueError(f"PPOConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
         if not self.init_noise_std > 0:
             raise ValueError(f"PPOConfig.init_noise_std must be > 0, got {self.init_noise_std!r}")
+        if self.gripper_init_noise_std is not None and not self.gripper_init_noise_std > 0:
+            raise ValueError(f"PPOConfig.gripper_init_noise_std must be > 0 or None, got {self.gripper_init_noise_std!r}")
         if self.schedule not in ("adaptive", "fixed"):
             raise ValueError(f"PPOConfig.schedule must be 'adaptive' or 'fixed', got {self.schedule!r}")
 

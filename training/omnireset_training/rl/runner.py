@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import signal
 import statistics
 import threading
@@ -225,6 +226,9 @@ def make_runner(cfg: TrainConfig, resets: ResetSource, log_dir: str | Path | Non
     env = make_env(cfg.env, resets)
     eval_cfg = eval_env_config(cfg.env, cfg.eval_episodes, eval_reset_type)
     runner = OmniResetRunner(env, cfg, log_dir, eval_env_factory=lambda: make_env(eval_cfg, resets))
-    with torch.no_grad():  # the mean head's gripper output (index 6); a resumed run loads its own
-        runner.alg.get_policy()._head.bias[6] = cfg.ppo.gripper_init_bias
+    policy = runner.alg.get_policy()
+    with torch.no_grad():  # the gripper output (index 6); a resumed run loads its own
+        policy._head.bias[6] = cfg.ppo.gripper_init_bias
+        if cfg.ppo.gripper_init_noise_std is not None:
+            policy.distribution.log_std[:, 6] = math.log(cfg.ppo.gripper_init_noise_std)
     return runner

@@ -1,8 +1,8 @@
 """The 500 Hz operational-space control loop, on its own thread, over any ``Robot`` backend.
 
 Every period: read joints -> analytic FK/Jacobian -> safety check -> OSC torque -> clip -> send.
-- No target, a target older than ``max_target_age_s``, or a refused target (NaN/inf, outside the
-  workspace, too far): the arm holds the pose it had at that moment (OSC to that pose).
+- No target, a target older than ``max_target_age_s``, or a refused target (NaN/inf, stamped in
+  the future, outside the workspace, too far): the arm holds the pose it had at that moment (OSC to that pose).
 - Joint speed, joint limit or workspace violation: the loop stops commanding motion and the
   robot holds its joints by its own means, latched until ``reset_fault()``.
 - A lost connection ends the loop; the reason is kept in ``status()``.
@@ -102,7 +102,7 @@ class ControlLoop:
         stamp = self._clock() if stamp_s is None else float(stamp_s)
         status = self._status
         tcp = status.tcp_pos_b_m if status is not None else pos
-        problem = self._monitor.target_problem(pos, quat, tcp)
+        problem = self._monitor.target_problem(pos, quat, tcp, self._clock() - stamp)
         with self._lock:
             if problem is None:
                 self._target = _Target(pos, quat / np.linalg.norm(quat), stamp)

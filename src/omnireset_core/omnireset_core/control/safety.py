@@ -15,6 +15,7 @@ class SafetyLimits:
     """Defaults suit a UR7e on a table with the workspace of the peg cell (frame b, metres)."""
 
     max_target_age_s: float = 0.3  # three 10 Hz policy periods
+    max_target_future_s: float = 0.05  # a target stamped later than now + this is refused (clock skew)
     joint_speed_fraction: float = 1.0  # of the robot's rated joint speeds
     joint_limit_margin_rad: float = 0.05
     workspace_min_b_m: tuple[float, float, float] = (-0.2, -0.7, -0.01)
@@ -24,6 +25,7 @@ class SafetyLimits:
     def __post_init__(self):
         cls = type(self).__name__
         check_positive(f"{cls}.max_target_age_s", self.max_target_age_s)
+        check_range(f"{cls}.max_target_future_s", self.max_target_future_s, 0.0, 1.0)
         check_range(f"{cls}.joint_speed_fraction", self.joint_speed_fraction, 0.05, 2.0)
         check_range(f"{cls}.joint_limit_margin_rad", self.joint_limit_margin_rad, 0.0, 0.5)
         check_finite_vector(f"{cls}.workspace_min_b_m", self.workspace_min_b_m, 3)
@@ -61,10 +63,14 @@ class SafetyMonitor:
             return f"TCP {axis} = {tcp_pos_b_m['xyz'.index(axis)]:+.3f} m outside the workspace"
         return None
 
-    def target_problem(self, pos_b_m: np.ndarray, quat_b_wxyz: np.ndarray, tcp_pos_b_m: np.ndarray) -> str | None:
-        """Why a new target must be refused, or None."""
+    def target_problem(self, pos_b_m: np.ndarray, quat_b_wxyz: np.ndarray, tcp_pos_b_m: np.ndarray,
+                       age_s: float = 0.0) -> str | None:
+        """Why a new target must be refused, or None. ``age_s``: now minus the target's stamp."""
         if not (np.all(np.isfinite(pos_b_m)) and np.all(np.isfinite(quat_b_wxyz))):
             return "non-finite target"
+        if not math.isfinite(age_s) or -age_s > self.limits.max_target_future_s:
+            return (f"target stamped {-age_s:.3f} s in the future (more than "
+                    f"{self.limits.max_target_future_s} s: the sender's clock is ahead)")
         if not math.isclose(float(np.linalg.norm(quat_b_wxyz)), 1.0, abs_tol=1e-3):
             return "target quaternion is not unit length"
         if np.any(pos_b_m < self._ws_min) or np.any(pos_b_m > self._ws_max):
