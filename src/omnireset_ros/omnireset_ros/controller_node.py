@@ -93,6 +93,7 @@ class ControllerNode(Node):
 
         self.pub_joints = self.create_publisher(JointState, topics.JOINT_STATES, 10)
         self.pub_ee = self.create_publisher(PoseStamped, topics.EE_POSE, 10)
+        self.pub_tracked = self.create_publisher(PoseStamped, topics.TRACKED_TARGET, 10)
         self.pub_objects = {}
         if self.hardware == "sim":
             self.pub_objects = {name: self.create_publisher(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=name), 10)
@@ -180,6 +181,9 @@ class ControllerNode(Node):
         js.velocity = [float(v) for v in np.concatenate([status.qd_radps, speed_mps])]
         self.pub_joints.publish(js)
         self.pub_ee.publish(pose_msg(status.tcp_pos_b_m, status.tcp_quat_b_wxyz, stamp, topics.BASE_FRAME))
+        if status.mode is LoopMode.TRACKING:
+            self.pub_tracked.publish(
+                pose_msg(status.target_pos_b_m, status.target_quat_b_wxyz, stamp, topics.BASE_FRAME))
         if self.pub_objects:
             for name, (pos_b_m, quat_b_wxyz) in self.backend.object_poses().items():
                 self.pub_objects[name].publish(pose_msg(pos_b_m, quat_b_wxyz, stamp, topics.BASE_FRAME))

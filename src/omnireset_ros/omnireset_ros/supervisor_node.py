@@ -8,9 +8,10 @@ ends the release, and the current value at ``publish_rate_hz`` in between (so a 
 or a lost message is corrected within one period).
 
 Decisions:
-- With ``require_commanding`` (default) samples are only fed while the policy is commanding (a
-  TARGET_POSE received within ``commanding_timeout_s``) or a release is running: an arm resting
-  between episodes is not "stuck". Skipped samples leave a gap the detector treats as a dropout,
+- With ``require_commanding`` (default) samples are only fed while the arm is commanded (the
+  controller's TRACKED_TARGET received within ``commanding_timeout_s``) or a release is running:
+  an arm resting between episodes, or held because the controller refuses the policy's targets,
+  is not "stuck". Skipped samples leave a gap the detector treats as a dropout,
   so the window restarts when commanding resumes.
 - The release ends on sample stamps; if joint states stop during a release it is ended by the
   ROS clock ``release_s + max_gap_s`` after the trigger (never a gripper held open forever).
@@ -52,28 +53,28 @@ class SupervisorNode(Node):
                         "at most window_s", 0.001, 60.0))
         p("enabled", True, "Run the detector; false publishes no override", read_only=False)
         self.require_commanding = p("require_commanding", True, "Only watch while the policy sends targets")
-        self.commanding_timeout_s = p("commanding_timeout_s", 0.5, "The policy counts as commanding this long "
-                                      "after its last TARGET_POSE [s]", 0.05, 10.0)
+        self.commanding_timeout_s = p("commanding_timeout_s", 0.5, "The arm counts as commanded this long "
+                                      "after the controller's last TRACKED_TARGET [s]", 0.05, 10.0)
         publish_rate_hz = p("publish_rate_hz", 10.0, "Repeat rate of GRIPPER_OVERRIDE [Hz]", 1.0, 100.0)
         diagnostics_rate_hz = p("diagnostics_rate_hz", 1.0, "Rate of the diagnostics status [Hz]", 0.1, 10.0)
 
         self.detector = StuckDetector(self.config)
         self.override = False
-        self._last_target = -np.inf  # time.monotonic() of the last TARGET_POSE
+        self._last_target = -np.inf  # time.monotonic() of the last TRACKED_TARGET
         self._last_displacement_rad: float | None = None
         self._missing_joints_logged = False
 
         self.pub_override = self.create_publisher(Bool, topics.GRIPPER_OVERRIDE, 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
         self.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, qos_profile_sensor_data)
-        self.create_subscription(PoseStamped, topics.TARGET_POSE, self._on_target, 10)
+        self.create_subscription(PoseStamped, topics.TRACKED_TARGET, self._on_target, 10)
         self.add_post_set_parameters_callback(self._on_params_set)
         self.create_timer(1.0 / publish_rate_hz, self._repeat)
         self.create_timer(1.0 / diagnostics_rate_hz, self._publish_diagnostics)
         c = self.config
         self.get_logger().info(
             f"stuck rule: displacement < {c.threshold_rad} rad over {c.window_s} s -> gripper open {c.release_s} s "
-            f"(settle {c.settle_s} s){'; only while the policy commands' if self.require_commanding else ''}")
+            f"(settle {c.settle_s} s){'; only while the controller tracks a target' if self.require_commanding else ''}")
 
     @property
     def enabled(self) -> bool:
@@ -146,7 +147,7 @@ class SupervisorNode(Node):
             d.level, d.message = DiagnosticStatus.OK, "disabled"
         else:
             watching = not self.require_commanding or self._commanding()
-            d.level, d.message = DiagnosticStatus.OK, "watching" if watching else "idle: the policy is not commanding"
+            d.level, d.message = DiagnosticStatus.OK, "watching" if watching else "idle: the controller tracks no target"
         displacement = self._last_displacement_rad
         values = {
             "enabled": self.enabled,

@@ -3,6 +3,8 @@
 JOINT_STATES = "joint_states"  # sensor_msgs/JointState: 6 arm joints + 2 finger joints, 100 Hz
 EE_POSE = "omnireset/ee_pose"  # geometry_msgs/PoseStamped: measured TCP pose in frame "base", 100 Hz
 TARGET_POSE = "omnireset/target_pose"  # geometry_msgs/PoseStamped: TCP target in "base", from the policy
+TRACKED_TARGET = "omnireset/controller/tracked_target"  # geometry_msgs/PoseStamped: the target the 500 Hz
+#   loop is executing, in "base", 100 Hz, only while it tracks one (nothing while holding or stopped)
 GRIPPER_COMMAND = "omnireset/gripper_command"  # std_msgs/Bool: true = close
 GRIPPER_OVERRIDE = "omnireset/supervisor/gripper_open"  # std_msgs/Bool: true while the supervisor forces open
 DIAGNOSTICS = "diagnostics"  # diagnostic_msgs/DiagnosticArray

@@ -26,6 +26,9 @@ class Recorder:
 
     def __init__(self, probe):
         self.joints, self.ee, self.diag, self.objects = [], [], [], {"peg": [], "peg_hole": []}
+        self.tracked = []
+        probe.create_subscription(PoseStamped, topics.TRACKED_TARGET,
+                                  lambda m: self.tracked.append((time.monotonic(), m)), 50)
         probe.create_subscription(JointState, topics.JOINT_STATES,
                                   lambda m: self.joints.append((time.monotonic(), m)), 50)
         probe.create_subscription(PoseStamped, topics.EE_POSE, lambda m: self.ee.append((time.monotonic(), m)), 50)
@@ -129,6 +132,8 @@ def test_tracks_a_target_then_holds_when_it_goes_stale_or_is_refused(start_node,
     assert err_mm < 1.0, f"ee {err_mm:.2f} mm from the target after 2 s"
     status, values = rec.diag_since(time.monotonic() - 0.6)
     assert status.level == DiagnosticStatus.OK and values["mode"] == "tracking"
+    tracked = [pose_from_msg(m)[0] for t, m in list(rec.tracked) if t >= time.monotonic() - 1.0]
+    assert len(tracked) > 50 and np.allclose(tracked, goal)  # what the loop executes, at 100 Hz
 
     # The sender stops: after max_target_age the controller holds its pose.
     probe.destroy_timer(timer)
@@ -137,6 +142,7 @@ def test_tracks_a_target_then_holds_when_it_goes_stale_or_is_refused(start_node,
     time.sleep(2.0)
     held = rec.ee_since(t0)
     assert len(held) > 150
+    assert not [t for t, _ in list(rec.tracked) if t >= t0]  # holding: nothing tracked
     drift_mm = 1e3 * np.linalg.norm(held - held[0], axis=1).max()
     assert drift_mm < 1.0, f"ee moved {drift_mm:.2f} mm while holding"
     status, values = rec.diag_since(t0)

@@ -1,9 +1,12 @@
 """supervisor node over real DDS, on joint traces recorded from the MuJoCo twin under the core OSC:
-the TCP pressed into the table (stalls) and a slow traverse (moves).
+the TCP pressed into the table (stalls) and a slow traverse (moves); and beside the real
+controller node, whose held arm is not stuck.
 
 The probe replays a trace at 100 Hz as JOINT_STATES stamped with the ROS clock and plays the
-policy's part: TARGET_POSE at 10 Hz except while GRIPPER_OVERRIDE is true.
+controller's part: TRACKED_TARGET with each sample except while GRIPPER_OVERRIDE is true (the
+policy stops commanding, so the controller stops tracking).
 """
+import math
 import time
 
 import numpy as np
@@ -55,7 +58,7 @@ class Replay:
     def __init__(self, probe, trace):
         self.probe, self.trace = probe, trace
         self.pub_joints = probe.create_publisher(JointState, topics.JOINT_STATES, 10)
-        self.pub_target = probe.create_publisher(PoseStamped, topics.TARGET_POSE, 10)
+        self.pub_tracked = probe.create_publisher(PoseStamped, topics.TRACKED_TARGET, 10)
         self.overrides = []  # (time.monotonic(), value) of every GRIPPER_OVERRIDE change
         self.diags = []
         self._override = False
@@ -79,8 +82,8 @@ class Replay:
             msg.header.stamp = stamp
             msg.position = [*q.tolist(), 0.0, 0.0]
             self.pub_joints.publish(msg)
-            if k % 10 == 0 and not self._override:  # the policy commands unless overridden
-                self.pub_target.publish(pose_msg([0.5, 0.0, 0.1], [0.0, 1.0, 0.0, 0.0], stamp, topics.BASE_FRAME))
+            if not self._override:  # the controller tracks the policy's target unless overridden
+                self.pub_tracked.publish(pose_msg([0.5, 0.0, 0.1], [0.0, 1.0, 0.0, 0.0], stamp, topics.BASE_FRAME))
             deadline += 1.0 / TRACE_RATE_HZ
             time.sleep(max(0.0, deadline - time.monotonic()))
         return start
@@ -125,3 +128,29 @@ def test_an_inconsistent_config_is_refused_at_start(start_node):
     assert node.proc.wait(20.0) == 1
     assert "StuckConfig.max_gap_s (0.5) must not exceed window_s (0.4)" in node.output
     assert "Traceback" not in node.output
+
+
+def test_refused_targets_hold_the_arm_and_are_not_stuck(probe, start_node):
+    """The policy streams targets the real controller refuses (NaN): the arm holds still for
+    longer than the window, and the supervisor, watching what the controller executes, stays idle
+    instead of forcing the gripper open."""
+    overrides, diags = [], []
+    probe.create_subscription(Bool, topics.GRIPPER_OVERRIDE, lambda m: overrides.append(bool(m.data)), 10)
+    probe.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, lambda m: diags.extend(
+        {"name": st.name, "message": st.message, **{kv.key: kv.value for kv in st.values}} for st in m.status), 10)
+    controller = start_node("controller_node", params_files=[CONFIG_DIR / "ros" / "controller_node.yaml"])
+    supervisor = start_node("supervisor_node", params_files=[CONFIG_DIR / "ros" / "supervisor_node.yaml"])
+    pub = probe.create_publisher(PoseStamped, topics.TARGET_POSE, 10)
+    wait_until_subscribed(pub, controller)
+    wait_for(lambda: overrides, 10.0)
+    send = lambda: pub.publish(pose_msg([math.nan, 0.0, 0.2], [0.0, 1.0, 0.0, 0.0],  # noqa: E731
+                                        probe.get_clock().now().to_msg(), topics.BASE_FRAME))
+    timer = probe.create_timer(0.1, send)  # a 10 Hz policy
+    time.sleep(4.0)  # twice the 2 s window
+    probe.destroy_timer(timer)
+    controller_diag = [d for d in diags if d["name"] == "omnireset/controller"][-1]
+    supervisor_diag = [d for d in diags if d["name"] == "omnireset/supervisor"][-1]
+    assert "refused target" in controller_diag["reason"] and int(controller_diag["refused_targets"]) >= 20
+    assert not any(overrides), supervisor.output
+    assert supervisor_diag["interventions"] == "0" and supervisor_diag["message"].startswith("idle"), supervisor_diag
+    assert "intervention" not in supervisor.output
