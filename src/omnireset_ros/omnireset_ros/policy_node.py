@@ -13,7 +13,9 @@ Decisions:
   with no policy: DIAGNOSTICS says ERROR with the reason, activation is refused with it.
 - Refused step (stale/missing/non-finite/invalid input): nothing is published (the controller
   holds once the last target is older than its max_target_age_s), DIAGNOSTICS WARN names the
-  input(s) and ages. Commanding resumes by itself once inputs are fresh. If the last accepted
+  input(s) and ages. Commanding resumes by itself once inputs are fresh, unless the outage lasted
+  longer than ``deactivate_after_s`` (1.5 s: e.g. the controller died or restarted): then the node
+  deactivates and commanding needs an explicit activation again. If the last accepted
   step is older than ``history_reset_gap_s`` (0.3 s: the controller has held the arm since), the
   history is reset first (first-sample padding, as at an episode start: the stacked steps no
   longer describe the motion); a shorter gap (a tick or two) keeps it, since padding mid-motion
@@ -96,6 +98,10 @@ class PolicyNode(Node):
         self.history_reset_gap_s = p(
             "history_reset_gap_s", 0.3, "After refused steps, resume from a reset history if the last accepted "
             "step is older than this [s] (the controller has held the arm since, at 0.3 s); else keep it", 0.0, 60.0)
+        self.deactivate_after_s = p(
+            "deactivate_after_s", 1.5, "Refused steps for longer than this since activation or the last accepted "
+            "step deactivate the node (a controller that died or restarted): resuming needs an activation [s]",
+            0.2, 60.0)
         self.autostart = p("autostart", False, "Activate as soon as the checkpoint has loaded")
         self.override_timeout_s = p("override_timeout_s", 0.5, "A true GRIPPER_OVERRIDE counts for this long "
                                     "after it was received [s] (the supervisor repeats it at 10 Hz)", 0.05, 10.0)
@@ -122,6 +128,7 @@ class PolicyNode(Node):
         self.active = False
         self._needs_reset = False
         self._last_step_s = -float("inf")  # ROS time of the last accepted step
+        self._activated_s = -float("inf")  # ROS time of the last activation
         self._overridden = False
         self._refusal: PolicyInputError | None = None  # in force while steps are refused
         self._refused_steps = 0
@@ -270,6 +277,7 @@ class PolicyNode(Node):
         self.runtime.reset()
         self._needs_reset = False
         self.active = True
+        self._activated_s = ros_now_s(self)
         self.get_logger().info("activated: commanding")
 
     def _on_activate(self, request, response):
@@ -311,6 +319,12 @@ class PolicyNode(Node):
             command = self._step(now_s)
         except PolicyInputError as exc:
             self._on_refused(exc)
+            outage_s = now_s - max(self._last_step_s, self._activated_s)
+            if self.active and outage_s > self.deactivate_after_s:
+                self.active = False
+                self.get_logger().error(f"inputs refused for {outage_s:.1f} s (> deactivate_after_s "
+                                        f"{self.deactivate_after_s} s): deactivated; activate again to resume")
+                self._publish_diagnostics()
             return
         except Exception as exc:  # the module itself failed: the policy is unusable until reloaded
             self.runtime, self.active = None, False

@@ -229,6 +229,29 @@ def test_stale_joint_states_stop_commanding_until_fresh_and_override_holds(probe
     assert "supervisor override ended: resuming from a reset history" in node.output
 
 
+def test_a_long_outage_deactivates_and_only_an_activation_resumes(probe, start_node):
+    """The robot state stops for 2 s (a controller that died and came back): when it returns the
+    policy does not command the fresh controller until someone activates it again."""
+    policy = PolicyProbe(probe)
+    node = start_node("policy_node", {"checkpoint": str(PLACEHOLDER), "autostart": True})
+    with FakeCell(probe) as cell:
+        policy.ready(node)
+        wait_for(lambda: len(policy.targets) >= 5, 5.0)
+        cell.on["joints"] = cell.on["ee"] = False
+        time.sleep(2.0)
+        cell.on["joints"] = cell.on["ee"] = True
+        back = time.monotonic()
+        time.sleep(1.0)
+        assert policy.targets_since(back) == [], node.output
+        diag = policy.latest_diag(lambda d: d[3]["refused_inputs"] == "")
+        assert diag[3]["active"] == "False", diag
+        assert re.search(r"inputs refused for 1\.[5-9] s \(> deactivate_after_s 1\.5 s\): deactivated", node.output)
+        assert policy.activate(True).success
+        activated = time.monotonic()
+        wait_for(lambda: policy.targets_since(activated), 0.5)
+    assert node.proc.poll() is None, node.output
+
+
 def test_stale_camera_stops_an_rgb_policy_until_frames_return(probe, start_node, tmp_path):
     checkpoint = rgb_checkpoint(tmp_path / "tiny_rgb.pt")
     policy = PolicyProbe(probe)
