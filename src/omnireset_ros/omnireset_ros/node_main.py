@@ -1,12 +1,13 @@
-"""How every node process starts, spins and stops: a bad parameter or missing device is one
-FATAL line and exit code 1 (no traceback); SIGINT (ros2 launch) or SIGTERM (docker stop) is a
-clean exit.
+"""How every node process starts, spins and stops: a bad or unknown parameter, an unreadable
+params file or a missing device is one FATAL line and exit code 1 (no traceback); SIGINT (ros2
+launch) or SIGTERM (docker stop) is a clean exit.
 
 The signals only set a flag that the spin loop checks between executor turns, so the ROS context
 is never shut down underneath an executor that is taking a message (rclpy's own handler does
 that, and the take then fails with a pybind error about once in a few dozen stops)."""
 from __future__ import annotations
 
+import difflib
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.signals import SignalHandlerOptions
 from rclpy.node import Node
 
@@ -23,9 +25,35 @@ from omnireset_core.interfaces import HardwareError
 START_ERRORS = (HardwareError, ValueError, OSError, ParameterException)
 
 
+def check_parameters_declared(node: Node) -> None:
+    """A parameter given to the node (params file, ``-p``) that it does not declare is a typo:
+    refuse it by name instead of running on the default."""
+    unknown = sorted(set(node._parameter_overrides) - set(node._parameters))
+    if not unknown:
+        return
+    declared = sorted(node._parameters)
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, declared, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ValueError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; "
+                     f"{node.get_name()} declares {', '.join(declared)}")
+
+
+def init_or_exit(name: str, args, signal_handler_options: SignalHandlerOptions) -> None:
+    """``rclpy.init``; arguments it cannot use (e.g. a params file that does not exist or does not
+    parse) are one FATAL line and exit code 1."""
+    try:
+        rclpy.init(args=args, signal_handler_options=signal_handler_options)
+    except _rclpy.RCLError as exc:
+        reason = str(exc).split(", at /")[0].removeprefix("failed to initialize rcl: ")
+        print(f"[FATAL] [{name}]: cannot start: {reason}", file=sys.stderr)
+        sys.exit(1)
+
+
 def run_node(make_node, name: str, args=None) -> None:
     """Build the node (and ``start()`` it if it has one), spin it, ``close()`` it on the way out."""
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    init_or_exit(name, args, SignalHandlerOptions.NO)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -33,6 +61,7 @@ def run_node(make_node, name: str, args=None) -> None:
     try:
         try:
             node = make_node()
+            check_parameters_declared(node)
             if hasattr(node, "start"):
                 node.start()
         except START_ERRORS as exc:

@@ -40,6 +40,7 @@ from std_msgs.msg import Bool, String
 from omnireset_core.scheduling import (
     Schedule, Scheduler, SchedulerState, ScheduleReport, load_schedule, task_step_validator,
 )
+from omnireset_ros.node_main import check_parameters_declared, init_or_exit
 from omnireset_ros import params, topics
 from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp
 from omnireset_ros.policy_paths import resolve
@@ -200,9 +201,10 @@ class SchedulerNode(Node):
 
 def main(args=None) -> None:
     # SIGINT stays a KeyboardInterrupt so the schedule can be cancelled (policy deactivated) first.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.SIGTERM)
+    init_or_exit("scheduler", args, SignalHandlerOptions.SIGTERM)
     try:
         node = SchedulerNode()
+        check_parameters_declared(node)
     except (ValueError, ParameterException) as exc:
         rclpy.logging.get_logger("scheduler").fatal(f"cannot start: {exc}")
         rclpy.try_shutdown()
