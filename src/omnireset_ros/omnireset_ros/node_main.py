@@ -1,6 +1,7 @@
 """How every node process starts, spins and stops: a bad or unknown parameter, an unreadable
 params file or a missing device is one FATAL line and exit code 1 (no traceback); SIGINT (ros2
-launch) or SIGTERM (docker stop) is a clean exit.
+launch) or SIGTERM (docker stop) is a clean exit. On Linux a node gets SIGTERM when the process
+that started it dies, even by SIGKILL (no node outlives its launch, demo or test).
 
 The signals only set a flag that the spin loop checks between executor turns, so the ROS context
 is never shut down underneath an executor that is taking a message (rclpy's own handler does
@@ -8,6 +9,7 @@ that, and the take then fails with a pybind error about once in a few dozen stop
 from __future__ import annotations
 
 import difflib
+import os
 import signal
 import sys
 import threading
@@ -21,8 +23,20 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.node import Node
 
 from omnireset_core.interfaces import HardwareError
+from omnireset_ros.process import set_parent_death_signal
 
 START_ERRORS = (HardwareError, ValueError, OSError, ParameterException)
+_PARENT_PID = os.getppid()  # at import, early in the process: the process that started it
+
+
+def die_with_parent(name: str) -> None:
+    """SIGTERM (a clean stop, as from ``ros2 launch``'s SIGINT) when the starting process dies;
+    exit at once if it already has."""
+    set_parent_death_signal()
+    if os.getppid() != _PARENT_PID:
+        print(f"[FATAL] [{name}]: cannot start: the process that started it (pid {_PARENT_PID}) has exited",
+              file=sys.stderr)
+        sys.exit(1)
 
 
 def check_parameters_declared(node: Node) -> None:
@@ -42,7 +56,8 @@ def check_parameters_declared(node: Node) -> None:
 
 def init_or_exit(name: str, args, signal_handler_options: SignalHandlerOptions) -> None:
     """``rclpy.init``; arguments it cannot use (e.g. a params file that does not exist or does not
-    parse) are one FATAL line and exit code 1."""
+    parse) are one FATAL line and exit code 1. The node dies with its parent (``die_with_parent``)."""
+    die_with_parent(name)
     try:
         rclpy.init(args=args, signal_handler_options=signal_handler_options)
     except _rclpy.RCLError as exc:

@@ -7,6 +7,11 @@ twin's ground truth for success, counts supervisor interventions and records the
 it prints which policy drove the arm (learned, scripted reference or placeholder) and the success
 over all episodes.
 
+The demo keeps to itself: unless ROS_DOMAIN_ID is set it picks a ROS domain of its own (discovery
+on this host only) and refuses to run if a second controller shows up on its graph; its nodes die
+with it, even if it is SIGKILLed (``node_main.die_with_parent``). Ctrl-C or SIGTERM ends the
+running episode and still writes ``summary.json`` and ``cameras.mp4`` (exit code 130).
+
     omnireset-peg-demo --episodes 3 --duration 30 --output outputs/peg_stack
 """
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -23,34 +29,51 @@ from pathlib import Path
 
 import numpy as np
 
+from omnireset_ros.process import set_parent_death_signal
+
 NODES = ("controller_node", "camera_node", "policy_node", "supervisor_node")
 NICE = {"controller_node": 0, "camera_node": 10, "policy_node": 5, "supervisor_node": 5}  # the 500 Hz loop first
 CAMERAS = ("front", "side", "wrist")
 # Until a learned policy solves the task from the twin's start state, the demo runs the privileged
 # scripted reference behind the same policy interface (labelled as such everywhere).
 DEMO_CHECKPOINT = "checkpoints/peg_scripted_reference.pt"
+DOMAIN_IDS = range(1, 102)  # valid ROS 2 domain ids on Linux with the default port mapping
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM: end the running episode, then write what was recorded."""
 
 
 def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path, peg_pose6=None) -> list[subprocess.Popen]:
     procs = []
     for module in NODES:
         args = [sys.executable, "-m", f"omnireset_ros.{module}", "--ros-args",
-                "--params-file", str(config_dir / "ros" / f"{module}.yaml"),
-                "-p", f"config_dir:={config_dir}"]
+                "--params-file", str(config_dir / "ros" / f"{module}.yaml")]
+        if module in ("controller_node", "camera_node"):  # the nodes that read the cell's files
+            args += ["-p", f"config_dir:={config_dir}"]
         if module == "policy_node" and checkpoint:
             args += ["-p", f"checkpoint:={checkpoint}"]
         if module == "controller_node" and peg_pose6 is not None:
             args += ["-p", "sim_peg_pose:=[" + ",".join(f"{float(v):.6f}" for v in peg_pose6) + "]"]
         log = open(log_dir / f"{module}.log", "w")
         procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                      preexec_fn=lambda n=NICE[module]: os.nice(n)))
+                                      preexec_fn=lambda n=NICE[module], parent=os.getpid(): _in_child(n, parent)))
     return procs
 
 
+def _in_child(niceness: int, parent_pid: int) -> None:
+    """Between fork and exec: lower priority, and SIGTERM when the demo dies (even by SIGKILL)."""
+    os.nice(niceness)
+    set_parent_death_signal()
+    if os.getppid() != parent_pid:  # the demo died before the line above
+        os._exit(1)
+
+
 def stop_nodes(procs) -> None:
+    """SIGTERM: a clean stop for a running node, a silent one for a node still importing."""
     for p in procs:
         if p.poll() is None:
-            p.send_signal(signal.SIGINT)
+            p.send_signal(signal.SIGTERM)
     for p in procs:
         try:
             p.wait(10)
@@ -165,10 +188,21 @@ def episode_peg_poses(config_dir: Path, episodes: int, seed: int, offset_m: floa
     return poses
 
 
-def run_episode(args, config_dir: Path, folder: Path, peg_pose6) -> tuple[dict, list[np.ndarray]]:
-    """Start the stack with the peg at ``peg_pose6``, activate the policy, watch for success."""
+def check_alone(node) -> None:
+    """One controller on the graph, ours: another stack on this domain would drive our robot."""
+    names = [name for name, ns in node.get_node_names_and_namespaces() if name == "controller" and ns == "/"]
+    if len(names) > 1:
+        raise RuntimeError(f"{len(names)} controllers on ROS domain {os.environ.get('ROS_DOMAIN_ID', '0')}: another "
+                           "stack runs on this domain; stop it or set ROS_DOMAIN_ID to a free domain")
+
+
+def run_episode(args, config_dir: Path, folder: Path, peg_pose6, stop: threading.Event
+                ) -> tuple[dict, list[np.ndarray]]:
+    """Start the stack with the peg at ``peg_pose6``, activate the policy, watch for success.
+    ``stop`` set (a signal) ends the episode early; the result says so."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
     from std_srvs.srv import SetBool
 
     from omnireset_core.tasks import load_task
@@ -176,33 +210,54 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6) -> tuple[dict, 
 
     folder.mkdir(parents=True, exist_ok=True)
     procs = start_nodes(config_dir, args.checkpoint, folder, peg_pose6)
-    rclpy.init()
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)  # the demo's own handler sets ``stop``
     node = rclpy.create_node("peg_demo_monitor")
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinning = threading.Event()
+    spinning.set()
+
+    def spin():
+        while spinning.is_set():
+            executor.spin_once(timeout_sec=0.05)
+
+    spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
     monitor = Monitor(node, load_task("peg"))
     frames: list[np.ndarray] = []
+    success_s, elapsed, running, interrupted = None, 0.0, {}, False
     try:
         deadline = time.monotonic() + args.startup_timeout
         while monitor.frame() is None or "omnireset/policy" not in monitor.diagnostics:
+            if stop.is_set():
+                raise Interrupted()
             dead = [NODES[i] for i, p in enumerate(procs) if p.poll() is not None]
+            if dead and stop.is_set():
+                raise Interrupted()
             if dead:
                 raise RuntimeError(f"node(s) exited during start-up: {dead}; see {folder}/<node>.log")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"stack not up within {args.startup_timeout} s; see {folder}/<node>.log")
             time.sleep(0.1)
+        check_alone(node)
         client = node.create_client(SetBool, topics.POLICY_ACTIVATE)
         if not client.wait_for_service(timeout_sec=10.0):
             raise RuntimeError("policy activation service not available")
-        reply = client.call(SetBool.Request(data=True))
+        reply = client.call(SetBool.Request(data=True), timeout_sec=10.0)
+        if reply is None:
+            raise RuntimeError("policy activation not answered within 10 s")
         if not reply.success:
             raise RuntimeError(f"policy refused to activate: {reply.message}")
         t0 = time.monotonic()
-        success_s = None
-        next_frame = t0
+        next_frame = next_check = t0
+        print(f"[peg-demo] episode {folder.name.removeprefix('episode_')}: policy active", flush=True)
         while time.monotonic() - t0 < args.duration:
+            if stop.is_set():
+                interrupted = True
+                break
+            if time.monotonic() >= next_check:  # another stack may start, or be discovered, later
+                next_check += 1.0
+                check_alone(node)
             now = time.monotonic()
             if now >= next_frame:
                 next_frame += 0.1
@@ -214,14 +269,20 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6) -> tuple[dict, 
                 if not args.keep_running:
                     break
             if any(p.poll() is not None for p in procs):
+                if stop.is_set():  # Ctrl-C in a terminal reaches the nodes too
+                    interrupted = True
+                    break
                 raise RuntimeError("a node exited while running; see the logs in " + str(folder))
             time.sleep(0.01)
         elapsed = time.monotonic() - t0
         with monitor.lock:  # as it was while the policy ran, before deactivation
             running = {name: dict(status) for name, status in monitor.diagnostics.items()}
-        client.call(SetBool.Request(data=False))
+        if not interrupted:
+            client.call(SetBool.Request(data=False), timeout_sec=5.0)
     finally:
         stop_nodes(procs)
+        spinning.clear()  # the spinner leaves its last spin_once before anything is destroyed
+        spinner.join(5.0)
         executor.shutdown()
         node.destroy_node()
         rclpy.shutdown()
@@ -229,6 +290,7 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6) -> tuple[dict, 
     result = {
         "peg_start_pose_b": [round(float(v), 4) for v in peg_pose6],
         "success": success_s is not None,
+        "interrupted": interrupted,
         "time_to_success_s": None if success_s is None else round(success_s, 2),
         "run_s": round(elapsed, 2),
         "supervisor_interventions": monitor.interventions,
@@ -247,19 +309,34 @@ def run(args) -> int:
     config_dir = (args.config_dir or find_config_dir()).resolve()
     args.output.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.choice(DOMAIN_IDS)))  # the nodes inherit it
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     print(f"[peg-demo] {args.episodes} episode(s) of {', '.join(NODES)} against the MuJoCo twin "
-          f"(configs: {config_dir}, checkpoint: {args.checkpoint})", flush=True)
+          f"(configs: {config_dir}, checkpoint: {args.checkpoint}, ROS domain {os.environ['ROS_DOMAIN_ID']})",
+          flush=True)
     episodes, frames = [], []
     for k, pose in enumerate(episode_peg_poses(config_dir, args.episodes, args.seed)):
-        result, episode_frames = run_episode(args, config_dir, args.output / f"episode_{k}", pose)
+        try:
+            result, episode_frames = run_episode(args, config_dir, args.output / f"episode_{k}", pose, stop)
+        except Interrupted:
+            break
         label = policy_label(result["policy"])
         episodes.append(result)
         frames += episode_frames
         outcome = (f"assembled after {result['time_to_success_s']:.1f} s" if result["success"]
                    else f"not assembled within {result['run_s']:.0f} s")
+        if result["interrupted"]:
+            outcome += " (interrupted)"
         print(f"[peg-demo] episode {k}: peg at ({pose[0]:.3f}, {pose[1]:.3f}) m, yaw {pose[5]:+.2f} rad: "
               f"{outcome}; policy: {label}; supervisor interventions {result['supervisor_interventions']}; "
               f"policy targets at {result['policy_rate_hz']} Hz", flush=True)
+        if stop.is_set():
+            break
+    if not episodes:
+        print("[peg-demo] interrupted before an episode ran: nothing to report", file=sys.stderr)
+        return 130
     label = policy_label(episodes[0]["policy"])
     successes = sum(e["success"] for e in episodes)
     times = [e["time_to_success_s"] for e in episodes if e["success"]]
@@ -287,6 +364,9 @@ def run(args) -> int:
         print("[peg-demo] NOTE: a SCRIPTED reference drove the arm (it reads the true object poses); "
               "pass --checkpoint with a trained export to run a learned policy.")
     print(f"[peg-demo] wrote {args.output}/cameras.mp4, summary.json, episode_<k>/<node>.log")
+    if stop.is_set():
+        print(f"[peg-demo] interrupted: {len(episodes)} of {args.episodes} episode(s) reported", file=sys.stderr)
+        return 130
     return 0 if successes or not args.require_success else 1
 
 

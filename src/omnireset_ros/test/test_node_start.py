@@ -47,3 +47,29 @@ def test_every_shipped_params_file_is_accepted(start_node, probe):
         wait_for(lambda: NODE_NAMES[module] in probe.get_node_names() or node.proc.poll() is not None, 30.0)
         assert node.stop() == 0, node.output
         assert "unknown parameter" not in node.output
+
+
+def test_a_node_dies_with_the_process_that_started_it(probe):
+    """As under ``ros2 launch`` killed by SIGKILL (or by SIGTERM, which upstream launch does not
+    forward): the launcher is gone, and its node stops too instead of running on as an orphan."""
+    import signal
+    import subprocess
+    import sys
+
+    launcher = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "node = subprocess.Popen([sys.executable, '-m', 'omnireset_ros.supervisor_node'])\n"
+        "print(node.pid, flush=True)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    node_pid = int(launcher.stdout.readline())
+    wait_for(lambda: "supervisor" in probe.get_node_names(), 30.0)
+    launcher.send_signal(signal.SIGKILL)
+    launcher.wait(10)
+
+    def gone() -> bool:
+        try:
+            return open(f"/proc/{node_pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    wait_for(gone, 10.0)  # raises if the node is still running

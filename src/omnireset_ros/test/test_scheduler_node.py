@@ -1,6 +1,7 @@
 """scheduler node: schedules refused at start-up, and a real two-step run over DDS against the
 policy node, with success judged from object poses the probe publishes as the twin would."""
 import json
+import re
 import time
 from pathlib import Path
 
@@ -152,7 +153,11 @@ def test_two_steps_first_succeeds_second_times_out_twice(probe, start_node, tmp_
     assert 0.29 <= gap_s <= 1.0, gap_s  # the 0.3 s recovery pause
     assert final["succeeded"] is False and "1/2 steps succeeded" in final["summary"]
 
-    assert checkpoints == [step_1, str(checkpoint_b), str(checkpoint_b)], checkpoints  # switched per attempt
+    # switched per attempt, as the policy node itself reports (parameter events can be missed while
+    # discovery of /parameter_events is still under way on a loaded machine)
+    loaded = re.findall(r"loaded state policy for task '[^']+' from (\S+) \(", policy.output)
+    assert [Path(p).name for p in loaded] == [Path(step_1).name, checkpoint_b.name, checkpoint_b.name], loaded
+    assert set(checkpoints) <= {step_1, str(checkpoint_b)}, checkpoints
     assert False in grippers  # recovery opened the gripper ...
     assert targets and all(abs(t.pose.position.z - (EE_POS_B_M[2] + 0.05)) < 1e-9 for t in targets)  # ... backed off
     assert policy_diags[-1]["active"] == "False" and policy_diags[-1]["task"] == "peg_b"  # deactivated at the end
