@@ -22,9 +22,10 @@ def installed_config_dir() -> Path:
 def _start_nodes(context: LaunchContext, launch: str):
     names = [a.name for a in launch_arguments(launch, "")]
     values = {name: LaunchConfiguration(name).perform(context) for name in names}
-    nodes = launch_plan(launch, values)  # a ValueError here stops the launch with its message
+    plan = launch_plan(launch, values)  # a ValueError here stops the launch, before any node starts
     actions = [LogInfo(msg=f"{launch}: hardware={values['hardware']}, config_dir={values['config_dir']}")]
-    for spec in nodes:
+    actions += [LogInfo(msg=f"{launch}: WARNING: {warning}") for warning in plan.warnings]
+    for spec in plan.nodes:
         actions.append(Node(
             package=spec.package,
             executable=spec.executable,

@@ -4,6 +4,11 @@ package lets it be tested anywhere.
 
 Parameters of a node = its file config_dir/ros/<executable>.yaml, then the launch-argument
 overrides below (later wins). An empty string argument means "keep the file's value".
+
+Everything that would stop a node is checked here, before any node starts: a task that is not
+shipped (leg, drawer and the four-leg schedule's tasks until they exist), rviz:=true without rviz2
+installed, missing config files. robot_state_publisher is optional: without it the plan says so
+and the robot model is not on /tf.
 """
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ import yaml
 
 from omnireset_bringup.urdf import urdf_from_config
 from omnireset_core.config import read_yaml
+from omnireset_core.scheduling import load_schedule, task_step_validator
+from omnireset_core.tasks import load_task
 
 NODES_PACKAGE = "omnireset_ros"
 SIM, REAL = "sim", "real"
@@ -86,7 +93,8 @@ def launch_arguments(launch: str, default_config_dir: str | Path) -> tuple[Argum
                    "empty: config/robot.yaml") for cam in CAMERAS),
         Argument("config_dir", str(default_config_dir),
                  "directory with robot.yaml, controller.yaml, cameras.yaml, cell.yaml, ros/, rviz/, schedules/"),
-        Argument("rviz", "true", "start rviz2 with config/rviz/omnireset.rviz", ("true", "false")),
+        Argument("rviz", "false", "start rviz2 with config/rviz/omnireset.rviz (needs rviz2 installed)",
+                 ("true", "false")),
         Argument("log_level", "info", "log level of every node", ("debug", "info", "warn", "error", "fatal")),
     ]
     if spec.scheduler:
@@ -117,6 +125,38 @@ def _non_empty(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v != ""}
 
 
+def package_installed(package: str) -> bool:
+    """Whether the ament index (the sourced ROS 2 install and workspaces) has ``package``."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:
+        return False
+    try:
+        get_package_share_directory(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Plan:
+    nodes: tuple[NodeSpec, ...]
+    warnings: tuple[str, ...] = ()  # what the launch leaves out, to log before starting
+
+
+def _check_tasks(launch: str, spec: Launch, schedule: str | None) -> None:
+    """Refuse a launch whose task(s) are not shipped, naming them; nothing has started yet."""
+    try:
+        if spec.task is not None:
+            load_task(spec.task)
+        if schedule is not None:
+            validate = task_step_validator()
+            for step in load_schedule(schedule).steps:
+                validate(step)
+    except ValueError as exc:
+        raise ValueError(f"launch {launch}: {exc}; nothing was started") from None
+
+
 def robot_config_with_serials(robot_yaml: str | Path, serials: Mapping[str, str], out_dir: str | Path) -> Path:
     """A copy of robot.yaml with the given camera serials replaced, written into ``out_dir``.
 
@@ -136,11 +176,13 @@ def robot_config_with_serials(robot_yaml: str | Path, serials: Mapping[str, str]
     return out
 
 
-def launch_plan(launch: str, values: Mapping[str, str], scratch_dir: str | Path | None = None) -> tuple[NodeSpec, ...]:
+def launch_plan(launch: str, values: Mapping[str, str], scratch_dir: str | Path | None = None,
+                installed=package_installed) -> Plan:
     """The nodes ``<launch>.launch.py`` starts for resolved argument ``values``.
 
     ``scratch_dir`` receives derived files (robot.yaml with serials); default: a new temp dir.
-    Raises ValueError naming the argument or file at fault.
+    ``installed(package)`` says whether a ROS package is available. Raises ValueError naming the
+    argument, file, task or package at fault.
     """
     if launch not in LAUNCHES:
         raise ValueError(f"unknown launch {launch!r}; have {sorted(LAUNCHES)}")
@@ -176,10 +218,17 @@ def launch_plan(launch: str, values: Mapping[str, str], scratch_dir: str | Path 
         robot_yaml = str(robot_config_with_serials(config_dir / "robot.yaml", serials, out_dir))
         overrides["controller_node"]["robot_config"] = robot_yaml
         overrides["camera_node"]["robot_config"] = robot_yaml
+    schedule = None
     if spec.scheduler:
         schedule = _absolute(values["schedule"]) or str(config_dir / SCHEDULE_FILE)
         if not Path(schedule).is_file():
             raise ValueError(f"launch argument schedule: file not found: {schedule}")
+    _check_tasks(launch, spec, schedule)
+    rviz = _flag("rviz", values["rviz"])
+    if rviz and not installed("rviz2"):
+        raise ValueError("launch argument rviz:=true, but package 'rviz2' is not installed (e.g. apt install "
+                         "ros-jazzy-rviz2), or pass rviz:=false; nothing was started")
+    if spec.scheduler:
         legs = [values[f"leg{i}_checkpoint"] for i in range(1, N_LEGS + 1)]
         # Success is judged from the twin's ground-truth poses; on real hardware attempts run to their timeout.
         overrides["scheduler_node"] = {"schedule": schedule, "success_from_twin": hardware == SIM}
@@ -193,11 +242,16 @@ def launch_plan(launch: str, values: Mapping[str, str], scratch_dir: str | Path 
     for exe in executables:
         parameters = (str(params_file(config_dir, exe)),) + ((overrides[exe],) if overrides[exe] else ())
         nodes.append(NodeSpec(NODES_PACKAGE, exe, NODE_NAMES[exe], parameters, ros_args, env))
-    nodes.append(NodeSpec("robot_state_publisher", "robot_state_publisher", "robot_state_publisher",
-                          ({"robot_description": urdf_from_config(config_dir)},), ros_args))
-    if _flag("rviz", values["rviz"]):
-        rviz = config_dir / RVIZ_CONFIG
-        if not rviz.is_file():
-            raise ValueError(f"launch argument config_dir={config_dir}: missing file {rviz}")
-        nodes.append(NodeSpec("rviz2", "rviz2", "rviz2", (), ("-d", str(rviz), *ros_args)))
-    return tuple(nodes)
+    warnings = []
+    if installed("robot_state_publisher"):
+        nodes.append(NodeSpec("robot_state_publisher", "robot_state_publisher", "robot_state_publisher",
+                              ({"robot_description": urdf_from_config(config_dir)},), ros_args))
+    else:
+        warnings.append("package 'robot_state_publisher' is not installed (e.g. apt install "
+                        "ros-jazzy-robot-state-publisher): not started, so the robot model is not on /tf")
+    if rviz:
+        rviz_config = config_dir / RVIZ_CONFIG
+        if not rviz_config.is_file():
+            raise ValueError(f"launch argument config_dir={config_dir}: missing file {rviz_config}")
+        nodes.append(NodeSpec("rviz2", "rviz2", "rviz2", (), ("-d", str(rviz_config), *ros_args)))
+    return Plan(tuple(nodes), tuple(warnings))

@@ -129,14 +129,30 @@ def _values(name, default_config_dir, **changes):
     return values
 
 
-def _by_name(nodes):
-    return {n.name: n for n in nodes}
+def _by_name(plan):
+    return {n.name: n for n in plan.nodes}
+
+
+def everything_installed(package):
+    return True
+
+
+def peg_schedule(config_dir):
+    """The shipped four-leg schedule with its steps on the peg task (the leg tasks are not shipped)."""
+    path = config_dir / P.SCHEDULE_FILE
+    data = yaml.safe_load(path.read_text())
+    data["step_defaults"]["task"] = "peg"
+    for step in data["steps"]:
+        step.pop("goal_index")  # peg has one goal pose
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 def test_peg_in_sim_starts_the_node_set_with_files_then_overrides(config_dir, tmp_path):
-    nodes = P.launch_plan("peg", _values("peg", config_dir), tmp_path)
-    by = _by_name(nodes)
+    plan = P.launch_plan("peg", _values("peg", config_dir, rviz="true"), tmp_path, everything_installed)
+    by = _by_name(plan)
     assert list(by) == ["controller", "cameras", "policy", "supervisor", "robot_state_publisher", "rviz2"]
+    assert plan.warnings == ()
     executables = _node_executables()
     for exe, name in P.NODE_NAMES.items():
         assert exe in executables, f"omnireset_ros has no executable {exe}"
@@ -159,16 +175,16 @@ def test_peg_in_sim_starts_the_node_set_with_files_then_overrides(config_dir, tm
 def test_real_hardware_overrides_reach_the_nodes(config_dir, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    values = _values("drawer", config_dir, hardware="real", robot_ip="10.0.0.7", front_serial="000000000042",
-                     wrist_serial="123", checkpoint="ckpt/drawer.pt", rviz="false", log_level="debug")
-    by = _by_name(P.launch_plan("drawer", values, scratch))
+    values = _values("peg", config_dir, hardware="real", robot_ip="10.0.0.7", front_serial="000000000042",
+                     wrist_serial="123", checkpoint="ckpt/peg.pt", rviz="false", log_level="debug")
+    by = _by_name(P.launch_plan("peg", values, scratch, everything_installed))
     assert "rviz2" not in by
     derived = str(scratch / "robot.yaml")
     assert by["controller"].parameters[1] == {"hardware": "real", "config_dir": str(config_dir),
                                               "robot_ip": "10.0.0.7", "robot_config": derived}
     assert by["cameras"].parameters[1] == {"hardware": "real", "config_dir": str(config_dir),
                                            "robot_config": derived}
-    assert by["policy"].parameters[1] == {"task": "drawer", "checkpoint": "ckpt/drawer.pt"}
+    assert by["policy"].parameters[1] == {"task": "peg", "checkpoint": "ckpt/peg.pt"}
     assert by["controller"].arguments == ("--ros-args", "--log-level", "debug")
     original, copy = yaml.safe_load((config_dir / "robot.yaml").read_text()), yaml.safe_load(Path(derived).read_text())
     assert [copy["cameras"][c]["serial"] for c in ("front", "side", "wrist")] == [
@@ -182,6 +198,7 @@ def test_real_hardware_overrides_reach_the_nodes(config_dir, tmp_path):
 
 
 def test_four_leg_adds_the_scheduler_with_the_schedule_and_leg_checkpoints(config_dir, tmp_path):
+    peg_schedule(config_dir)
     by = _by_name(P.launch_plan("four_leg", _values("four_leg", config_dir), tmp_path))
     assert list(by)[:5] == ["controller", "cameras", "policy", "supervisor", "scheduler"]
     assert by["scheduler"].executable == "scheduler_node"
@@ -192,6 +209,31 @@ def test_four_leg_adds_the_scheduler_with_the_schedule_and_leg_checkpoints(confi
     by = _by_name(P.launch_plan("four_leg", _values("four_leg", config_dir, hardware="real", **legs), tmp_path))
     assert by["scheduler"].parameters[1]["checkpoints"] == ["/ck/leg1.pt", "", "/ck/leg3.pt", ""]
     assert by["scheduler"].parameters[1]["success_from_twin"] is False
+
+
+@pytest.mark.parametrize("launch, task", [("leg", "leg_twist"), ("drawer", "drawer"), ("four_leg", "leg_twist")])
+def test_a_launch_of_a_task_not_shipped_refuses_before_anything_starts(config_dir, tmp_path, launch, task):
+    with pytest.raises(ValueError, match=rf"launch {launch}: .*unknown task '{task}'.*; nothing was started"):
+        P.launch_plan(launch, _values(launch, config_dir), tmp_path, everything_installed)
+
+
+def test_rviz_is_off_by_default_and_refused_up_front_when_not_installed(config_dir, tmp_path):
+    assert {a.name: a.default for a in P.launch_arguments("peg", config_dir)}["rviz"] == "false"
+    no_rviz = lambda package: package != "rviz2"  # noqa: E731  a ros-base install
+    assert "rviz2" not in _by_name(P.launch_plan("peg", _values("peg", config_dir), tmp_path, no_rviz))
+    with pytest.raises(ValueError, match="rviz:=true, but package 'rviz2' is not installed.*nothing was started"):
+        P.launch_plan("peg", _values("peg", config_dir, rviz="true"), tmp_path, no_rviz)
+
+
+def test_without_robot_state_publisher_the_plan_says_what_is_left_out(config_dir, tmp_path):
+    plan = P.launch_plan("peg", _values("peg", config_dir), tmp_path, lambda package: package != "robot_state_publisher")
+    assert list(_by_name(plan)) == ["controller", "cameras", "policy", "supervisor"]
+    assert len(plan.warnings) == 1 and "'robot_state_publisher' is not installed" in plan.warnings[0]
+
+
+def test_package_lookup_reads_the_ament_index():
+    assert P.package_installed("omnireset_ros")  # this workspace, sourced
+    assert not P.package_installed("no_such_package_anywhere")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -217,8 +259,9 @@ def test_missing_argument_and_schedule_are_refused(config_dir, tmp_path):
 
 def test_override_values_are_plain_yaml_types(config_dir, tmp_path):
     """launch_ros writes override dicts to a YAML params file: only str, bool, numbers, lists."""
+    peg_schedule(config_dir)
     values = _values("four_leg", config_dir, hardware="real", front_serial="007", leg2_checkpoint="x.pt")
-    for node in P.launch_plan("four_leg", values, tmp_path):
+    for node in P.launch_plan("four_leg", values, tmp_path).nodes:
         for entry in node.parameters:
             if isinstance(entry, dict):
                 for key, value in entry.items():

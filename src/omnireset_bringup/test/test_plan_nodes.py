@@ -61,7 +61,7 @@ def test_peg_plan_brings_up_the_nodes_on_the_twin(tmp_path, dds_env):
         pytest.skip(f"params files not written yet: {missing}")
     values = {a.name: a.default for a in P.launch_arguments("peg", config_dir)}
     values["rviz"] = "false"
-    specs = [s for s in P.launch_plan("peg", values, tmp_path) if s.package == P.NODES_PACKAGE]
+    specs = [s for s in P.launch_plan("peg", values, tmp_path).nodes if s.package == P.NODES_PACKAGE]
     procs = {}
     logs = {}
     try:
