@@ -26,6 +26,8 @@ Decisions:
   deactivates first (the caller, e.g. the scheduler, activates again).
 - Relative checkpoint paths resolve as documented in ``policy_paths`` (working directory, source
   tree root, installed share dir); the default is the bundled untrained placeholder.
+- MARKERS at the policy rate: the last target sent, the task's goal region(s) on the receptive
+  object and the objects, for rviz2 (``markers``).
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import SetBool
+from visualization_msgs.msg import MarkerArray
 
 from omnireset_core.policy import (
     CheckpointError,
@@ -56,10 +59,12 @@ from omnireset_core.policy import (
 from omnireset_core.policy.scripted import SCRIPTED_NOTE
 from omnireset_core.spec.contract import ActionSpec, default_actor_observation
 from omnireset_core.tasks import load_task
+from omnireset_core.tasks.definition import TaskDefinition
 from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp, stamp_to_s
 from omnireset_ros.controller_hardware import FINGER_JOINTS
+from omnireset_ros.markers import LIFETIME_S, scene_markers
 from omnireset_ros.policy_observation import (
     StampedJoints,
     StampedPose,
@@ -135,12 +140,15 @@ class PolicyNode(Node):
         self.last_refusal = ""  # last refusal message, kept after recovery
         self.refusals = 0
         self.publish_count = 0
+        self.task_def: TaskDefinition | None = None
+        self._last_target = None  # (ROS time, pos_b_m, quat_b_wxyz) of the last target sent
         self._latency_ms: collections.deque[float] = collections.deque(maxlen=LATENCY_WINDOW)
         self._object_subs = []
 
         self.pub_target = self.create_publisher(PoseStamped, topics.TARGET_POSE, 10)
         self.pub_gripper = self.create_publisher(Bool, topics.GRIPPER_COMMAND, 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
+        self.pub_markers = self.create_publisher(MarkerArray, topics.MARKERS, 10)
         self.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, qos_profile_sensor_data)
         self.create_subscription(PoseStamped, topics.EE_POSE, self._on_ee, qos_profile_sensor_data)
         self.create_subscription(Bool, topics.GRIPPER_OVERRIDE, self._on_override, 10)
@@ -156,6 +164,7 @@ class PolicyNode(Node):
         if self.autostart and self.runtime is not None:
             self._activate()
         self.create_timer(1.0 / self.rate_hz, self._tick)
+        self.create_timer(1.0 / self.rate_hz, self._publish_markers)
         self.create_timer(1.0, self._publish_diagnostics)
 
     # --- checkpoint ------------------------------------------------------------------------
@@ -183,7 +192,7 @@ class PolicyNode(Node):
             except ValueError as exc:
                 raise CheckpointError(f"task: {exc}") from None
             self._watch_objects(task_def.insertive_object, task_def.receptive_object)
-            self.task_name = task_def.name
+            self.task_name, self.task_def = task_def.name, task_def
             expected = self._expected(task_def.name)
             if not path.is_file() and tried != [Path(checkpoint).expanduser()]:  # relative: say where we looked
                 raise CheckpointError(f"checkpoint file not found: {checkpoint} (looked in: "
@@ -345,6 +354,7 @@ class PolicyNode(Node):
             self.pub_target.publish(pose_msg(command.target_pos_b, command.target_quat_b, stamp, topics.BASE_FRAME))
             self.pub_gripper.publish(Bool(data=bool(command.gripper_close)))
             self.publish_count += 1
+            self._last_target = (now_s, command.target_pos_b, command.target_quat_b)
 
     def _step(self, now_s: float):
         rt = self.runtime
@@ -380,6 +390,16 @@ class PolicyNode(Node):
             else:
                 self.get_logger().info(text)
             self._publish_diagnostics()
+
+    def _publish_markers(self) -> None:
+        if self.task_def is None:
+            return
+        now_s = ros_now_s(self)
+        target = None
+        if self._last_target is not None and now_s - self._last_target[0] <= LIFETIME_S:
+            target = self._last_target[1:]
+        objects = {name: (p.pos_m, p.quat_wxyz) for name, p in self._objects.items() if p is not None}
+        self.pub_markers.publish(scene_markers(s_to_stamp(now_s), self.task_def, target, objects))
 
     # --- diagnostics -----------------------------------------------------------------------
     def diagnostic_status(self) -> DiagnosticStatus:

@@ -13,7 +13,7 @@ CONTROLLER_RESET_FAULT = "omnireset/controller/reset_fault"  # std_srvs/Trigger
 TWIN_OBJECT_POSE = "omnireset/twin/{name}_pose"  # geometry_msgs/PoseStamped, sim only: ground truth
 CAMERA_IMAGE = "camera/{name}/image_raw"  # sensor_msgs/Image rgb8
 CAMERA_INFO = "camera/{name}/camera_info"  # sensor_msgs/CameraInfo
-MARKERS = "omnireset/markers"  # visualization_msgs/MarkerArray: target and goal for rviz2
+MARKERS = "omnireset/markers"  # visualization_msgs/MarkerArray, from the policy: target, goal region, objects
 SCHEDULE_STATUS = "omnireset/schedule/status"  # std_msgs/String (JSON report)
 
 BASE_FRAME = "base"  # UR DH base frame b

@@ -229,6 +229,38 @@ def test_stale_joint_states_stop_commanding_until_fresh_and_override_holds(probe
     assert "supervisor override ended: resuming from a reset history" in node.output
 
 
+def test_markers_show_the_last_target_and_the_goal_region_on_the_receptive_object(probe, start_node):
+    from visualization_msgs.msg import MarkerArray
+
+    from omnireset_core.tasks import load_task
+
+    arrays = []
+    probe.create_subscription(MarkerArray, topics.MARKERS, lambda m: arrays.append(m), 10)
+    policy = PolicyProbe(probe)
+    node = start_node("policy_node", {"checkpoint": str(PLACEHOLDER), "autostart": True})
+    with FakeCell(probe):
+        policy.ready(node)
+        wait_for(lambda: len(policy.targets) >= 5, 5.0)
+        shown = wait_for(lambda: next((a for a in reversed(arrays) if {m.ns for m in a.markers} >= {
+            "target", "goal_region", "object/peg", "object/peg_hole"}), None), 3.0)
+        last_target = policy.targets[-1][1]
+    by_ns = {m.ns: m for m in shown.markers}
+    task = load_task("peg")
+    hole_b_m = np.array([0.45, -0.1, 0.0])  # FakeCell's receptive pose, identity orientation
+    goal = by_ns["goal_region"]
+    np.testing.assert_allclose([goal.pose.position.x, goal.pose.position.y, goal.pose.position.z],
+                               hole_b_m + np.asarray(task.goal_poses[0].pos_m), atol=1e-9)
+    assert goal.scale.x == pytest.approx(2.0 * task.success.max_pos_error_m)
+    assert all(m.header.frame_id == topics.BASE_FRAME for m in shown.markers)
+    target = by_ns["target"].pose.position
+    sent = last_target.pose.position
+    assert abs(target.x - sent.x) < 0.02 and abs(target.z - sent.z) < 0.02  # one of the last targets sent
+    node.stop()
+    stopped = len(arrays)
+    time.sleep(0.5)
+    assert len(arrays) == stopped  # no markers from a stopped policy (they expire in rviz)
+
+
 def test_a_long_outage_deactivates_and_only_an_activation_resumes(probe, start_node):
     """The robot state stops for 2 s (a controller that died and came back): when it returns the
     policy does not command the fresh controller until someone activates it again."""
