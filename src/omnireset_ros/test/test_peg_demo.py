@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def run_demo(out, *args, timeout=400):
     proc = subprocess.run([sys.executable, "-m", "omnireset_ros.peg_demo", "--output", str(out), *args],
@@ -61,9 +63,22 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_demo(out, *args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "omnireset_ros.peg_demo", "--output", str(out), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+@pytest.fixture()
+def start_demo():
+    """start_demo(out, *args) -> Popen of the demo; any still running at the end is killed (its
+    nodes follow it: that is what test_no_node_outlives_a_killed_demo checks)."""
+    demos = []
+
+    def start(out, *args):
+        demos.append(subprocess.Popen([sys.executable, "-m", "omnireset_ros.peg_demo", "--output", str(out), *args],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        return demos[-1]
+
+    yield start
+    for demo in demos:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
 
 
 def wait_for_nodes(demo, n=4, timeout_s=60.0):
@@ -74,7 +89,7 @@ def wait_for_nodes(demo, n=4, timeout_s=60.0):
     return children_of(demo.pid)
 
 
-def test_sigterm_ends_the_episode_and_still_writes_the_summary(tmp_path):
+def test_sigterm_ends_the_episode_and_still_writes_the_summary(tmp_path, start_demo):
     out = tmp_path / "peg"
     demo = start_demo(out, "--episodes", "3", "--duration", "60")
     nodes = wait_for_nodes(demo)
@@ -93,7 +108,7 @@ def test_sigterm_ends_the_episode_and_still_writes_the_summary(tmp_path):
     assert not any(alive(pid) for pid in nodes)
 
 
-def test_no_node_outlives_a_killed_demo(tmp_path):
+def test_no_node_outlives_a_killed_demo(tmp_path, start_demo):
     demo = start_demo(tmp_path / "peg", "--episodes", "1", "--duration", "60")
     nodes = wait_for_nodes(demo)
     demo.kill()  # SIGKILL: the demo cannot stop its nodes itself
@@ -104,7 +119,7 @@ def test_no_node_outlives_a_killed_demo(tmp_path):
     assert not any(alive(pid) for pid in nodes), [pid for pid in nodes if alive(pid)]
 
 
-def test_the_demo_refuses_to_share_its_domain_with_another_controller(tmp_path, start_node):
+def test_the_demo_refuses_to_share_its_domain_with_another_controller(tmp_path, start_node, start_demo):
     import os
 
     other = start_node("controller_node")  # somebody else's stack on this test's domain (conftest)
