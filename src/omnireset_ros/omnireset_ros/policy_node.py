@@ -407,7 +407,7 @@ class PolicyNode(Node):
         if self.runtime is None:
             d.level, d.message = DiagnosticStatus.ERROR, f"no policy: {self.load_error}"
         elif self._refusal is not None:
-            d.level, d.message = DiagnosticStatus.WARN, f"inputs refused: {self._refusal}"
+            d.level, d.message = refusal_status(self._refusal)
         elif self._overridden:
             d.level, d.message = DiagnosticStatus.OK, "overridden by the supervisor"
         elif self.placeholder:
@@ -442,6 +442,18 @@ class PolicyNode(Node):
 
     def _publish_diagnostics(self) -> None:
         publish_diagnostics(self, self.pub_diag, self.diagnostic_status())
+
+
+ROBOT_STATE_INPUTS = ("obs/joint_pos", "obs/finger_travel", "obs/ee_pose_b", "ee_pose")  # the controller's
+
+
+def refusal_status(refusal: PolicyInputError) -> tuple[bytes, str]:
+    """Diagnostics level and message of a refused step, saying whose fault it is."""
+    if refusal.inputs == ("action",):
+        return DiagnosticStatus.ERROR, f"policy output refused: {refusal}"
+    if any(name in ROBOT_STATE_INPUTS for name in refusal.inputs):
+        return DiagnosticStatus.WARN, f"no controller (robot state not fresh): inputs refused: {refusal}"
+    return DiagnosticStatus.WARN, f"inputs refused: {refusal}"
 
 
 def main(args=None) -> None:

@@ -16,6 +16,7 @@ Decisions:
 - The release ends on sample stamps; if joint states stop during a release it is ended by the
   ROS clock ``release_s + max_gap_s`` after the trigger (never a gripper held open forever).
 - ``enabled`` is dynamic; disabling ends a running release.
+- No JOINT_STATES for ``NO_CONTROLLER_S``: DIAGNOSTICS WARN "no controller".
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from omnireset_ros import params, topics
 from omnireset_ros.conversions import ros_now_s, stamp_to_s
 
 DIAGNOSTIC_NAME = "omnireset/supervisor"
+NO_CONTROLLER_S = 1.0  # joint states at 100 Hz: a second without one means the controller is gone
 
 
 class SupervisorNode(Node):
@@ -63,6 +65,7 @@ class SupervisorNode(Node):
         self._last_target = -np.inf  # time.monotonic() of the last TRACKED_TARGET
         self._last_displacement_rad: float | None = None
         self._missing_joints_logged = False
+        self._last_joints = -np.inf  # time.monotonic() of the last JOINT_STATES
 
         self.pub_override = self.create_publisher(Bool, topics.GRIPPER_OVERRIDE, 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
@@ -87,6 +90,7 @@ class SupervisorNode(Node):
         return time.monotonic() - self._last_target <= self.commanding_timeout_s
 
     def _on_joints(self, msg: JointState) -> None:
+        self._last_joints = time.monotonic()
         if not self.enabled:
             return
         if self.require_commanding and not self.override and not self._commanding():
@@ -145,6 +149,11 @@ class SupervisorNode(Node):
             d.level, d.message = DiagnosticStatus.WARN, "stuck: gripper held open"
         elif not self.enabled:
             d.level, d.message = DiagnosticStatus.OK, "disabled"
+        elif time.monotonic() - self._last_joints > NO_CONTROLLER_S:
+            since = time.monotonic() - self._last_joints
+            d.level, d.message = DiagnosticStatus.WARN, ("no controller: joint_states never received" if
+                                                         not np.isfinite(since) else
+                                                         f"no controller: no joint_states for {since:.1f} s")
         else:
             watching = not self.require_commanding or self._commanding()
             d.level, d.message = DiagnosticStatus.OK, "watching" if watching else "idle: the controller tracks no target"

@@ -206,6 +206,7 @@ def test_stale_joint_states_stop_commanding_until_fresh_and_override_holds(probe
         assert last_target - last_joints <= 0.25, last_target - last_joints  # 0.1 s age limit + one tick
         diag = policy.latest_diag(lambda d: "obs/joint_pos" in d[3]["refused_inputs"])
         assert diag[1] == WARN and "'obs/joint_pos' is stale" in diag[2], diag  # WARN, with the age
+        assert diag[2].startswith("no controller (robot state not fresh)"), diag
         assert "obs/ee_pose_b" not in diag[3]["refused_inputs"]
 
         cell.on["joints"] = True
@@ -261,6 +262,22 @@ def test_markers_show_the_last_target_and_the_goal_region_on_the_receptive_objec
     assert len(arrays) == stopped  # no markers from a stopped policy (they expire in rviz)
 
 
+def test_a_policy_with_non_finite_output_says_so_and_sends_nothing(probe, start_node, tmp_path):
+    obs = ObservationSpec(terms=default_actor_observation().terms, history=5)
+    net = mlp(obs.dim, (16,), 7)
+    with torch.no_grad():
+        net[-1].bias.fill_(float("nan"))  # a broken export: every action is NaN
+    checkpoint = export_policy(net, tmp_path / "nan.pt", new_metadata("state", "peg", obs, {"test": "nan"}))
+    policy = PolicyProbe(probe)
+    node = start_node("policy_node", {"checkpoint": str(checkpoint), "autostart": True})
+    with FakeCell(probe):
+        policy.ready(node)
+        diag = policy.latest_diag(lambda d: d[3]["refused_inputs"] == "action", 5.0)
+        time.sleep(0.5)
+        assert policy.targets == [] and policy.grippers == []
+    assert diag[1] == ERROR and diag[2].startswith("policy output refused: policy action is not finite"), diag
+
+
 def test_a_long_outage_deactivates_and_only_an_activation_resumes(probe, start_node):
     """The robot state stops for 2 s (a controller that died and came back): when it returns the
     policy does not command the fresh controller until someone activates it again."""
@@ -301,7 +318,7 @@ def test_stale_camera_stops_an_rgb_policy_until_frames_return(probe, start_node,
         last_target = policy.targets[-1][0]
         assert last_target - last_frame <= 0.15 + 0.1 + 0.05, last_target - last_frame  # frame age limit + tick
         diag = policy.latest_diag(lambda d: d[3]["refused_inputs"] == "camera/wrist")
-        assert "'camera/wrist' is stale" in diag[2]
+        assert "'camera/wrist' is stale" in diag[2] and "no controller" not in diag[2]
 
         cell.on["wrist"] = True
         resumed = time.monotonic()

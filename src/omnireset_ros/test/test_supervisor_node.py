@@ -154,3 +154,12 @@ def test_refused_targets_hold_the_arm_and_are_not_stuck(probe, start_node):
     assert not any(overrides), supervisor.output
     assert supervisor_diag["interventions"] == "0" and supervisor_diag["message"].startswith("idle"), supervisor_diag
     assert "intervention" not in supervisor.output
+
+
+def test_without_joint_states_it_reports_no_controller(probe, start_node):
+    diags = []
+    probe.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, lambda m: diags.extend(
+        s.message for s in m.status if s.name == "omnireset/supervisor"), 10)
+    node = start_node("supervisor_node")
+    wait_for(lambda: diags, 10.0)
+    assert diags[-1] == "no controller: joint_states never received", (diags, node.output)
