@@ -235,7 +235,10 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6, stop: threading
             if dead and stop.is_set():
                 raise Interrupted()
             if dead:
-                raise RuntimeError(f"node(s) exited during start-up: {dead}; see {folder}/<node>.log")
+                fatal = [line.strip() for name in dead for line in (folder / f"{name}.log").read_text().splitlines()
+                         if "[FATAL]" in line]
+                raise RuntimeError(f"node(s) exited during start-up: {dead}" + (f" ({'; '.join(fatal)})" if fatal
+                                   else "") + f"; see {folder}/<node>.log")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"stack not up within {args.startup_timeout} s; see {folder}/<node>.log")
             time.sleep(0.1)

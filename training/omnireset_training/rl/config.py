@@ -100,8 +100,9 @@ CPU_PROFILE = (
     ("ppo", "entropy_coef", 0.0, 0.006, "scale", "with non-detached gSDE features the bonus inflates the std"),
     ("ppo", "use_clipped_value_loss", False, True, "scale",
      "a 0.2 clip in return units (~12) keeps the critic from the returns' scale for ~0.4 M steps"),
-    ("ppo", "gripper_init_bias", -1.0, 0.0, "scale",
-     "start with the gripper kept closed instead of a coin flip per step that drops a held peg"),
+    ("ppo", "gripper_init_bias", -0.5, 0.0, "scale",
+     "start with the gripper mostly kept closed instead of a coin flip per step that drops a held peg "
+     "(-1.0 never samples the release a low grasp needs)"),
 )
 
 
