@@ -2,7 +2,9 @@
 
 sim: a TwinCell of this node's own mirrors the controller's published joint states and object
 poses and renders them; each image carries the stamp of the joint state it shows. real: the
-newest RealSense frame of each camera, stamped with its capture time.
+newest RealSense frame of each camera, stamped with its capture time. DIAGNOSTICS
+("omnireset/cameras", 1 Hz) WARNs naming the cameras with no new frame for ``STALL_PERIODS``
+periods (a stalled device, or no joint states for the twin to render).
 
     python -m omnireset_ros.camera_node --ros-args --params-file config/ros/camera_node.yaml
 """
@@ -12,18 +14,21 @@ import array
 import time
 from pathlib import Path
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
 from omnireset_core.interfaces import CameraIntrinsics
-from omnireset_ros.node_main import run_node
+from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.camera_sources import RealSource, SimSource
 from omnireset_ros.conversions import pose_from_msg, ros_now_s, s_to_stamp
 
 TWIN_OBJECTS = ("peg", "peg_hole")
 INTRINSICS_TOLERANCE = 0.02  # relative difference device vs cameras.yaml that earns a warning
+STALL_PERIODS = 5  # a camera without a new frame for this many periods is reported as stalled
+DIAGNOSTIC_NAME = "omnireset/cameras"
 
 
 def camera_info_msg(intr: CameraIntrinsics, stamp, frame_id: str) -> CameraInfo:
@@ -87,6 +92,9 @@ class CameraNode(Node):
         self._rate_hz = rate_hz
         self.sim: SimSource | None = None
         self.real: RealSource | None = None
+        self._started_s = time.monotonic()
+        self._last_frame_s = {n: None for n in self.names}  # time.monotonic() of each camera's last image
+        self._stall_reason = ""
 
     def start(self) -> None:
         """Open the image source, then the topics; the source is released on failure."""
@@ -108,7 +116,9 @@ class CameraNode(Node):
             self._check_device_intrinsics()
         self.pub_image = {n: self.create_publisher(Image, topics.CAMERA_IMAGE.format(name=n), 5) for n in self.names}
         self.pub_info = {n: self.create_publisher(CameraInfo, topics.CAMERA_INFO.format(name=n), 5) for n in self.names}
+        self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
         self.create_timer(1.0 / self._rate_hz, self._publish)
+        self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f"cameras {', '.join(self.names)} from {self.hardware} at {self._rate_hz:g} Hz")
 
     def _on_joint_state(self, msg: JointState) -> None:
@@ -135,8 +145,8 @@ class CameraNode(Node):
                 since = self.sim.state_received_s
                 what = ("no joint_states received yet" if since is None
                         else f"no new joint_states for {time.monotonic() - since:.1f} s")
-                self.get_logger().warn(f"{what} on {topics.JOINT_STATES}: publishing no images",
-                                       throttle_duration_sec=5.0)
+                self._stall_reason = f"{what} on {topics.JOINT_STATES}"
+                self.get_logger().warn(f"{self._stall_reason}: publishing no images", throttle_duration_sec=5.0)
                 return
             stamp, frames = out
             items = [(n, rgb, stamp) for n, rgb in frames.items()]
@@ -147,6 +157,25 @@ class CameraNode(Node):
             frame_id = f"{name}_optical"
             self.pub_image[name].publish(image_msg(rgb, stamp, frame_id))
             self.pub_info[name].publish(camera_info_msg(self.intrinsics[name], stamp, frame_id))
+            self._last_frame_s[name] = time.monotonic()
+
+    def diagnostic_status(self) -> DiagnosticStatus:
+        now_s, limit_s = time.monotonic(), STALL_PERIODS / self._rate_hz
+        ages = {n: now_s - (t if t is not None else self._started_s) for n, t in self._last_frame_s.items()}
+        stalled = [n for n, age in ages.items() if age > limit_s]
+        d = DiagnosticStatus(name=DIAGNOSTIC_NAME, hardware_id=f"cameras ({self.hardware})")
+        if stalled:
+            d.level = DiagnosticStatus.WARN
+            d.message = f"stalled: {', '.join(stalled)} without a new frame for more than {limit_s:g} s"
+            if self.sim is not None and self._stall_reason:
+                d.message += f" ({self._stall_reason})"
+        else:
+            d.level, d.message = DiagnosticStatus.OK, "streaming"
+        d.values = [KeyValue(key=f"{n}_frame_age_s", value=f"{age:.2f}") for n, age in ages.items()]
+        return d
+
+    def _publish_diagnostics(self) -> None:
+        publish_diagnostics(self, self.pub_diag, self.diagnostic_status())
 
     def close(self) -> None:
         for source in (self.sim, self.real):

@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 from conftest import CONFIG_DIR, wait_for
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
@@ -35,13 +36,22 @@ def test_sim_images_at_10hz_show_the_published_state_with_its_stamp(start_node, 
     probe.create_subscription(JointState, topics.JOINT_STATES, lambda m: joint_stamps.add(stamp_key(m)), 200)
     probe.create_subscription(PoseStamped, topics.EE_POSE, ee.append, 20)
 
-    # No state yet: no images, and the node says why.
+    diags = []
+    probe.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, lambda m: diags.extend(
+        st for st in m.status if st.name == "omnireset/cameras"), 10)
+
+    # No state yet: no images, and the node says why (log and diagnostics).
     cameras = start_node("camera_node", params_files=[CAMERA_PARAMS])
     wait_for(lambda: "no joint_states received yet" in cameras.output, timeout_s=20.0)
     assert not any(images.values())
+    stalled = wait_for(lambda: next((d for d in diags if d.message.startswith("stalled")), None), 5.0)
+    assert stalled.level == DiagnosticStatus.WARN and "front, side, wrist" in stalled.message
+    assert "no joint_states received yet" in stalled.message
 
     controller = start_node("controller_node", params_files=[CONTROLLER_PARAMS])
     wait_for(lambda: all(len(images[n]) >= 3 for n in CAMERAS), timeout_s=20.0)
+    streaming = wait_for(lambda: diags[-1].message == "streaming" and diags[-1], 3.0)
+    assert streaming.level == DiagnosticStatus.OK
     t0 = time.monotonic()
     time.sleep(2.5)
     t1 = time.monotonic()
