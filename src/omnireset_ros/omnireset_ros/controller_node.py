@@ -32,7 +32,6 @@ from omnireset_ros.controller_hardware import (
 from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp, to_monotonic_s
 
 DIAGNOSTIC_NAME = "omnireset/controller"
-WARN_REASONS = ("target older than", "refused target")  # holding for one of these is a warning
 
 
 class ControllerNode(Node):
@@ -216,7 +215,7 @@ class ControllerNode(Node):
             reason = self._frame_refusal
         if mode in (LoopMode.STOPPED, LoopMode.FAILED):
             d.level = DiagnosticStatus.ERROR
-        elif mode is LoopMode.HOLDING and reason.startswith(WARN_REASONS):
+        elif mode is LoopMode.HOLDING and (self._frame_refusal is not None or status.hold_cause.is_warning):
             d.level = DiagnosticStatus.WARN
         else:
             d.level = DiagnosticStatus.OK

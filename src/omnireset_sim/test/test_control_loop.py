@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from omnireset_core.control.config import ControllerConfig, load_controller_config
-from omnireset_core.control.loop import ControlLoop, LoopMode
+from omnireset_core.control.loop import ControlLoop, HoldCause, LoopMode
 from omnireset_core.control.safety import SafetyLimits
 from omnireset_core.kinematics import URKinematics
 from omnireset_sim.scripted import SCRIPTED_GAINS, grasp_and_lift, pose_matrix
@@ -84,6 +84,7 @@ def test_holds_pose_with_the_peg_grasped(config_dir):
         grasp_and_lift(cell, robot, gripper, SCRIPTED_GAINS, lift_m=0.1)
         loop = make_loop(cell, robot)
         first = loop.tick()  # no target: hold where we are
+        assert first.hold_cause is HoldCause.NO_TARGET and not first.hold_cause.is_warning
         peg_in_tcp_0 = peg_in_tcp(cell)
         statuses = run(loop, 2.0)
         drift = np.linalg.norm(np.array([s.tcp_pos_b_m for s in statuses]) - first.tcp_pos_b_m, axis=1)
@@ -103,7 +104,8 @@ def test_stale_target_makes_the_arm_hold_the_pose_of_that_moment(twin):
     stale_at = next(i for i, s in enumerate(statuses) if s.mode is LoopMode.HOLDING)
     assert stale_at == pytest.approx(0.3 * 500, abs=2)
     held = statuses[stale_at].target_pos_b_m
-    assert "older than 0.3 s" in statuses[-1].reason
+    assert "older than 0.3 s" in statuses[-1].reason and statuses[-1].hold_cause is HoldCause.STALE
+    assert statuses[0].mode is LoopMode.TRACKING and statuses[0].hold_cause is None
     assert np.linalg.norm(statuses[stale_at].tcp_pos_b_m - held) < 1e-9  # the pose of that moment
     assert np.linalg.norm(statuses[-1].tcp_pos_b_m - far) > 0.02  # it did not keep going
     assert np.linalg.norm(statuses[-1].tcp_pos_b_m - held) < 0.01
@@ -140,6 +142,7 @@ def test_non_finite_target_is_refused_and_the_arm_holds(twin, bad):
     at_refusal = loop.tick()
     statuses = run(loop, 1.0)
     assert statuses[-1].mode is LoopMode.HOLDING and "refused target" in statuses[-1].reason
+    assert statuses[-1].hold_cause is HoldCause.REFUSED and statuses[-1].hold_cause.is_warning
     assert statuses[-1].refused_targets == 1
     assert np.linalg.norm(statuses[-1].target_pos_b_m - at_refusal.tcp_pos_b_m) < 1e-9
     assert all(np.all(np.isfinite(s.tau_Nm)) for s in statuses)

@@ -31,6 +31,20 @@ class LoopMode(str, enum.Enum):
     FAILED = "failed"  # the robot connection failed; the loop has ended
 
 
+class HoldCause(str, enum.Enum):
+    """Why a HOLDING loop holds; the reason text adds the details."""
+
+    NO_TARGET = "no target yet"
+    CLEARED = "target cleared"
+    FAULT_RESET = "fault reset"
+    REFUSED = "refused target"  # a warning: the sender sends something the loop will not track
+    STALE = "stale target"  # a warning: the sender stopped
+
+    @property
+    def is_warning(self) -> bool:
+        return self in (HoldCause.REFUSED, HoldCause.STALE)
+
+
 @dataclass(frozen=True)
 class LoopStatus:
     mode: LoopMode
@@ -46,6 +60,7 @@ class LoopStatus:
     ticks: int
     overruns: int
     refused_targets: int
+    hold_cause: HoldCause | None  # set while mode is HOLDING
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,8 @@ class ControlLoop:
         self._target: _Target | None = None
         self._hold: _Target | None = None
         self._fault: str | None = None
-        self._mode, self._reason = LoopMode.HOLDING, "no target yet"
+        self._mode, self._reason = LoopMode.HOLDING, HoldCause.NO_TARGET.value
+        self._cause = HoldCause.NO_TARGET
         self._refused = 0
         self._ticks = 0
         self._status: LoopStatus | None = None
@@ -108,18 +124,18 @@ class ControlLoop:
             else:
                 self._target = None
                 self._refused += 1
-                self._reason = f"refused target: {problem}"
+                self._cause, self._reason = HoldCause.REFUSED, f"refused target: {problem}"
         return problem
 
     def clear_target(self) -> None:
         with self._lock:
-            self._target, self._reason = None, "target cleared"
+            self._target, self._cause, self._reason = None, HoldCause.CLEARED, HoldCause.CLEARED.value
 
     def reset_fault(self) -> None:
         """Operator acknowledgement after a safety stop: resume by holding the current pose."""
         with self._lock:
             self._fault, self._target, self._hold = None, None, None
-            self._reason = "fault reset"  # not the stop's reason any more
+            self._cause, self._reason = HoldCause.FAULT_RESET, HoldCause.FAULT_RESET.value  # not the stop's
 
     # --- one period ------------------------------------------------------------------------
     def tick(self) -> LoopStatus:
@@ -130,7 +146,7 @@ class ControlLoop:
         with self._lock:
             if self._fault is None:
                 self._fault = self._monitor.violation(state.q_rad, state.qd_radps, pos)
-            fault, target, reason = self._fault, self._target, self._reason
+            fault, target, reason, cause = self._fault, self._target, self._reason, self._cause
         tau = np.zeros(6)
         if fault is not None:
             mode, reason, goal = LoopMode.STOPPED, f"safety stop: {fault}", None
@@ -144,7 +160,7 @@ class ControlLoop:
                     self._hold = _Target(pos.copy(), quat.copy(), now)
                 mode, goal = LoopMode.HOLDING, self._hold
                 if target is not None:
-                    reason = f"target older than {self.limits.max_target_age_s} s"
+                    cause, reason = HoldCause.STALE, f"target older than {self.limits.max_target_age_s} s"
             err = pose_error(pos, quat, goal.pos_b_m, goal.quat_b_wxyz)
             tau = osc_torque(jac, state.qd_radps, err, self.gains)  # clipped to gains.torque_limit_Nm
             if np.all(np.isfinite(tau)):
@@ -155,12 +171,13 @@ class ControlLoop:
                 mode, reason, tau = LoopMode.STOPPED, "safety stop: non-finite torque", np.zeros(6)
                 self.robot.hold_position()
         with self._lock:
-            self._mode, self._reason = mode, reason
+            self._mode, self._reason, self._cause = mode, reason, cause
             self._ticks += 1
             self._status = LoopStatus(
                 mode, reason, now, state.q_rad, state.qd_radps, pos, quat,
                 None if goal is None else goal.pos_b_m, None if goal is None else goal.quat_b_wxyz,
                 tau, self._ticks, self.pacer.overruns, self._refused,
+                cause if mode is LoopMode.HOLDING else None,
             )
         return self._status
 
