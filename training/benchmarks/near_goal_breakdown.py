@@ -7,6 +7,12 @@ end per class and how often a closed gripper is opened at the first step.
 
     python training/benchmarks/near_goal_breakdown.py --resets DATA \
         --checkpoint checkpoints/peg_state_near_goal_cpu.pt --episodes 256
+    python training/benchmarks/near_goal_breakdown.py --resets DATA --training-checkpoint RUN/model_345.pt
+
+``--training-checkpoint`` (an rsl_rl ``model_<it>.pt`` with the run's config.yaml beside it) runs
+the same actor twice: its mean action (what an export and the deployment run) and actions sampled
+from its gSDE distribution (what training saw), so the gap between the two is measured on the
+same starts.
 
 The scripted reference is the bundled one (``omnireset_core.policy.scripted``, the demo's
 policy): it reads the true poses from the actor observation, carries a held peg over the hole,
@@ -22,15 +28,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from omnireset_core.policy.scripted import PegScriptGeometry, ScriptedPegPolicy
 from omnireset_core.tasks import assembly_error
 from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
+from omnireset_training.export import load_actor
 from omnireset_training.mdp.rewards import success_indicator
 from omnireset_training.mdp.state import insertive_in_receptive
 from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import load_resets
+from omnireset_training.rl.config import TrainConfig
 from omnireset_training.rl.runner import hold_still_actions
 
 
@@ -70,10 +79,20 @@ def run_episodes(policy, cfg: EnvConfig, states: dict[str, np.ndarray]) -> dict[
             "start_tilt_rad": tilt_rad.numpy()}
 
 
+def mixed(actor, obs, sampled) -> torch.Tensor:
+    """The actor's mean action with the ``sampled`` dimensions drawn from its distribution."""
+    mean, draw = actor(obs).double(), actor(obs, stochastic_output=True).double()
+    idx = list(sampled)
+    mean[:, idx] = draw[:, idx]
+    return mean
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resets", required=True, help="reset dataset folder with near-goal states")
     parser.add_argument("--checkpoint", action="append", default=[], help="exported TorchScript policy (repeatable)")
+    parser.add_argument("--training-checkpoint", action="append", default=[],
+                        help="rsl_rl model_<it>.pt, config.yaml beside it: its mean and its sampled actions")
     parser.add_argument("--episodes", type=int, default=256)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-randomization", action="store_true", help="nominal physics instead of the training DR")
@@ -89,6 +108,12 @@ def main() -> None:
     for path in args.checkpoint:
         module = torch.jit.load(path)
         policies[Path(path).name] = lambda env, obs, m=module: m(obs["policy"]).double()
+    for path in map(Path, args.training_checkpoint):
+        actor = load_actor(path, TrainConfig.from_dict(yaml.safe_load((path.parent / "config.yaml").read_text())))
+        policies[f"{path.stem} mean"] = lambda env, obs, a=actor: a(obs).double()
+        policies[f"{path.stem} sampled"] = lambda env, obs, a=actor: a(obs, stochastic_output=True).double()
+        policies[f"{path.stem} mean arm, sampled gripper"] = lambda env, obs, a=actor: mixed(a, obs, sampled=[6])
+        policies[f"{path.stem} sampled arm, mean gripper"] = lambda env, obs, a=actor: mixed(a, obs, sampled=range(6))
 
     results = {name: run_episodes(policy, cfg, states) for name, policy in policies.items()}
     first = next(iter(results.values()))
