@@ -8,8 +8,6 @@ publishes what the loop measured.
 """
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -55,10 +53,6 @@ class ControllerNode(Node):
             self, "robot_ip", "", "hardware:=real: UR controller address overriding robot.yaml; '' = robot.yaml")
         gripper_poll_hz = params.declare(
             self, "gripper_poll_rate_hz", 10.0, "hardware:=real: finger position polling rate [Hz]", 1.0, 50.0)
-        self._discovery_wait_s = params.declare(
-            self, "discovery_wait_s", 1.0, "Before connecting, wait this long for discovery and refuse to start if "
-            "another node of this name is on the ROS graph (two stacks would drive each other's robot) [s]; "
-            "0: no check", 0.0, 10.0)
         peg_pose = params.declare(
             self, "sim_peg_pose", Parameter.Type.DOUBLE_ARRAY,
             "hardware:=sim: initial peg pose x y z [m] rx ry rz [rad, rotation vector] in frame base; "
@@ -87,19 +81,8 @@ class ControllerNode(Node):
             self.close()
             raise
 
-    def _check_alone(self) -> None:
-        if self._discovery_wait_s <= 0:
-            return
-        time.sleep(self._discovery_wait_s)  # the graph cache fills in the background
-        me = (self.get_name(), self.get_namespace())
-        if self.get_node_names_and_namespaces().count(me) > 1:
-            domain = os.environ.get("ROS_DOMAIN_ID", "0")
-            raise ValueError(f"another node named {self.get_fully_qualified_name()!r} is on ROS domain {domain}: "
-                             "two stacks would drive each other's robot; stop it or set ROS_DOMAIN_ID")
-
     def _start(self) -> None:
         cfg = self.controller_config
-        self._check_alone()
         if self.hardware == "sim":
             self.backend = SimBackend(self._config_dir, 1.0 / cfg.rate_hz, self._peg_pose)
         else:

@@ -230,13 +230,3 @@ def test_real_hardware_unreachable_exits_with_one_clear_line(start_node):
     assert "Traceback" not in out
     assert "127.0.0.1" in out and "unreachable" in out and "Check:" in out
 
-
-def test_a_second_controller_on_the_domain_refuses_to_start(start_node, probe):
-    first, rec = start_controller(start_node, probe)
-    second = start_node("controller_node", params_files=[PARAMS_FILE])
-    assert second.proc.wait(30.0) == 1, second.output
-    assert "cannot start: another node named '/controller' is on ROS domain" in second.output
-    assert "Traceback" not in second.output
-    n = len(rec.joints)
-    time.sleep(0.3)
-    assert len(rec.joints) > n and first.proc.poll() is None  # the first one runs on, untouched
