@@ -10,9 +10,9 @@ end per class and how often a closed gripper is opened at the first step.
     python training/benchmarks/near_goal_breakdown.py --resets DATA --training-checkpoint RUN/model_345.pt
 
 ``--training-checkpoint`` (an rsl_rl ``model_<it>.pt`` with the run's config.yaml beside it) runs
-the same actor twice: its mean action (what an export and the deployment run) and actions sampled
-from its gSDE distribution (what training saw), so the gap between the two is measured on the
-same starts.
+the same actor four ways on the same starts: its mean action (what an export and the deployment
+run), actions sampled from its gSDE distribution (what training saw), and each of the arm and the
+gripper sampled alone.
 
 The scripted reference is the bundled one (``omnireset_core.policy.scripted``, the demo's
 policy): it reads the true poses from the actor observation, carries a held peg over the hole,
@@ -79,12 +79,16 @@ def run_episodes(policy, cfg: EnvConfig, states: dict[str, np.ndarray]) -> dict[
             "start_tilt_rad": tilt_rad.numpy()}
 
 
+SAMPLED_DIMS = {"mean": [], "sampled": list(range(7)), "mean arm, sampled gripper": [6],
+                "sampled arm, mean gripper": list(range(6))}
+
+
 def mixed(actor, obs, sampled) -> torch.Tensor:
-    """The actor's mean action with the ``sampled`` dimensions drawn from its distribution."""
-    mean, draw = actor(obs).double(), actor(obs, stochastic_output=True).double()
-    idx = list(sampled)
-    mean[:, idx] = draw[:, idx]
-    return mean
+    """The actor's mean action with the ``sampled`` dimensions drawn from its distribution (one pass)."""
+    draw = actor(obs, stochastic_output=True).double()
+    action = actor.distribution.mean.double().clone()
+    action[:, sampled] = draw[:, sampled]
+    return action
 
 
 def main() -> None:
@@ -110,10 +114,8 @@ def main() -> None:
         policies[Path(path).name] = lambda env, obs, m=module: m(obs["policy"]).double()
     for path in map(Path, args.training_checkpoint):
         actor = load_actor(path, TrainConfig.from_dict(yaml.safe_load((path.parent / "config.yaml").read_text())))
-        policies[f"{path.stem} mean"] = lambda env, obs, a=actor: a(obs).double()
-        policies[f"{path.stem} sampled"] = lambda env, obs, a=actor: a(obs, stochastic_output=True).double()
-        policies[f"{path.stem} mean arm, sampled gripper"] = lambda env, obs, a=actor: mixed(a, obs, sampled=[6])
-        policies[f"{path.stem} sampled arm, mean gripper"] = lambda env, obs, a=actor: mixed(a, obs, sampled=range(6))
+        for label, dims in SAMPLED_DIMS.items():
+            policies[f"{path.stem} {label}"] = lambda env, obs, a=actor, d=dims: mixed(a, obs, d)
 
     results = {name: run_episodes(policy, cfg, states) for name, policy in policies.items()}
     first = next(iter(results.values()))

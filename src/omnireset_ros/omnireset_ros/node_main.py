@@ -23,20 +23,10 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.node import Node
 
 from omnireset_core.interfaces import HardwareError
-from omnireset_ros.process import set_parent_death_signal
+from omnireset_ros.process import die_with_parent
 
 START_ERRORS = (HardwareError, ValueError, OSError, ParameterException)
 _PARENT_PID = os.getppid()  # at import, early in the process: the process that started it
-
-
-def die_with_parent(name: str) -> None:
-    """SIGTERM (a clean stop, as from ``ros2 launch``'s SIGINT) when the starting process dies;
-    exit at once if it already has."""
-    set_parent_death_signal()
-    if os.getppid() != _PARENT_PID:
-        print(f"[FATAL] [{name}]: cannot start: the process that started it (pid {_PARENT_PID}) has exited",
-              file=sys.stderr)
-        sys.exit(1)
 
 
 def check_parameters_declared(node: Node) -> None:
@@ -56,8 +46,12 @@ def check_parameters_declared(node: Node) -> None:
 
 def init_or_exit(name: str, args, signal_handler_options: SignalHandlerOptions) -> None:
     """``rclpy.init``; arguments it cannot use (e.g. a params file that does not exist or does not
-    parse) are one FATAL line and exit code 1. The node dies with its parent (``die_with_parent``)."""
-    die_with_parent(name)
+    parse) are one FATAL line and exit code 1. The node gets SIGTERM (a clean stop, as from
+    ``ros2 launch``'s SIGINT) when the process that started it dies, and exits if it already has."""
+    if not die_with_parent(_PARENT_PID):
+        print(f"[FATAL] [{name}]: cannot start: the process that started it (pid {_PARENT_PID}) has exited",
+              file=sys.stderr)
+        sys.exit(1)
     try:
         rclpy.init(args=args, signal_handler_options=signal_handler_options)
     except _rclpy.RCLError as exc:

@@ -9,8 +9,9 @@ over all episodes.
 
 The demo keeps to itself: unless ROS_DOMAIN_ID is set it picks a ROS domain of its own at random
 (1-101, discovery on this host only), so a test or another demo on the default domain does not
-drive its robot; its nodes die with it, even if it is SIGKILLed (``node_main.die_with_parent``). Ctrl-C or SIGTERM ends the
-running episode and still writes ``summary.json`` and ``cameras.mp4`` (exit code 130).
+drive its robot; its nodes die with it, even if it is SIGKILLed (``process.die_with_parent``).
+Ctrl-C or SIGTERM ends the running episode and still writes ``summary.json`` and ``cameras.mp4``
+(exit code 130).
 
     omnireset-peg-demo --episodes 3 --duration 30 --output outputs/peg_stack
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omnireset_ros.process import set_parent_death_signal
+from omnireset_ros.process import die_with_parent
 
 NODES = ("controller_node", "camera_node", "policy_node", "supervisor_node")
 NICE = {"controller_node": 0, "camera_node": 10, "policy_node": 5, "supervisor_node": 5}  # the 500 Hz loop first
@@ -64,8 +65,7 @@ def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path, peg_pos
 def _in_child(niceness: int, parent_pid: int) -> None:
     """Between fork and exec: lower priority, and SIGTERM when the demo dies (even by SIGKILL)."""
     os.nice(niceness)
-    set_parent_death_signal()
-    if os.getppid() != parent_pid:  # the demo died before the line above
+    if not die_with_parent(parent_pid):  # the demo died before the call
         os._exit(1)
 
 
@@ -224,8 +224,6 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6, stop: threading
             if stop.is_set():
                 raise Interrupted()
             dead = [NODES[i] for i, p in enumerate(procs) if p.poll() is not None]
-            if dead and stop.is_set():
-                raise Interrupted()
             if dead:
                 fatal = [line.strip() for name in dead for line in (folder / f"{name}.log").read_text().splitlines()
                          if "[FATAL]" in line]

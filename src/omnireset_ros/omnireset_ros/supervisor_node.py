@@ -149,11 +149,10 @@ class SupervisorNode(Node):
             d.level, d.message = DiagnosticStatus.WARN, "stuck: gripper held open"
         elif not self.enabled:
             d.level, d.message = DiagnosticStatus.OK, "disabled"
-        elif time.monotonic() - self._last_joints > NO_CONTROLLER_S:
-            since = time.monotonic() - self._last_joints
-            d.level, d.message = DiagnosticStatus.WARN, ("no controller: joint_states never received" if
-                                                         not np.isfinite(since) else
-                                                         f"no controller: no joint_states for {since:.1f} s")
+        elif (since_joints_s := time.monotonic() - self._last_joints) > NO_CONTROLLER_S:
+            d.level = DiagnosticStatus.WARN
+            d.message = (f"no controller: no joint_states for {since_joints_s:.1f} s" if np.isfinite(since_joints_s)
+                         else "no controller: joint_states never received")
         else:
             watching = not self.require_commanding or self._commanding()
             d.level, d.message = DiagnosticStatus.OK, "watching" if watching else "idle: the controller tracks no target"

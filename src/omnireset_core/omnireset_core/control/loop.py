@@ -2,7 +2,8 @@
 
 Every period: read joints -> analytic FK/Jacobian -> safety check -> OSC torque -> clip -> send.
 - No target, a target older than ``max_target_age_s``, or a refused target (NaN/inf, stamped in
-  the future, outside the workspace, too far): the arm holds the pose it had at that moment (OSC to that pose).
+  the future, outside the workspace, too far): the arm holds the pose it had at that moment (OSC
+  to that pose).
 - Joint speed, joint limit or workspace violation: the loop stops commanding motion and the
   robot holds its joints by its own means, latched until ``reset_fault()``.
 - A lost connection ends the loop; the reason is kept in ``status()``.
