@@ -104,8 +104,8 @@ class PolicyNode(Node):
             "history_reset_gap_s", 0.3, "After refused steps, resume from a reset history if the last accepted "
             "step is older than this [s] (the controller has held the arm since, at 0.3 s); else keep it", 0.0, 60.0)
         self.deactivate_after_s = p(
-            "deactivate_after_s", 1.5, "Refused steps for longer than this since activation or the last accepted "
-            "step deactivate the node (a controller that died or restarted): resuming needs an activation [s]",
+            "deactivate_after_s", 1.5, "Refused steps for longer than this after an accepted step since activation "
+            "deactivate the node (a controller that died or restarted): resuming needs an activation [s]",
             0.2, 60.0)
         self.autostart = p("autostart", False, "Activate as soon as the checkpoint has loaded")
         self.override_timeout_s = p("override_timeout_s", 0.5, "A true GRIPPER_OVERRIDE counts for this long "
@@ -328,8 +328,9 @@ class PolicyNode(Node):
             command = self._step(now_s)
         except PolicyInputError as exc:
             self._on_refused(exc)
-            outage_s = now_s - max(self._last_step_s, self._activated_s)
-            if self.active and outage_s > self.deactivate_after_s:
+            commanded = self._last_step_s >= self._activated_s  # an outage after commanding, not a slow start
+            outage_s = now_s - self._last_step_s
+            if self.active and commanded and outage_s > self.deactivate_after_s:
                 self.active = False
                 self.get_logger().error(f"inputs refused for {outage_s:.1f} s (> deactivate_after_s "
                                         f"{self.deactivate_after_s} s): deactivated; activate again to resume")
