@@ -59,4 +59,5 @@ test: test-colcon test-training test-core-py312 test-isaaclab
 
 bench: build
 	$(WS) && python src/omnireset_sim/benchmarks/bench_loop.py && python src/omnireset_sim/benchmarks/bench_twin.py \
-	  && python src/omnireset_core/benchmarks/bench_control.py && python src/omnireset_core/benchmarks/bench_policy.py
+	  && python src/omnireset_core/benchmarks/bench_control.py && python src/omnireset_core/benchmarks/bench_policy.py \
+	  && python training/benchmarks/bench_env.py

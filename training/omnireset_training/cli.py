@@ -55,7 +55,7 @@ def resolve_config(args) -> TrainConfig:
     if getattr(args, "num_envs", None) is not None:
         env = replace(env, num_envs=args.num_envs)
     if getattr(args, "threads", None) is not None:
-        env = replace(env, num_threads=args.threads)
+        env = replace(env, physics_workers=args.threads)
     if getattr(args, "steps_per_env", None) is not None:
         ppo = replace(ppo, num_steps_per_env=args.steps_per_env)
     if getattr(args, "reset_mix", None):
@@ -261,7 +261,8 @@ def _common(p: argparse.ArgumentParser, train: bool = True) -> None:
     p.add_argument("--resets", help="reset dataset folder (default: a toy fixture dataset)")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-envs", type=int)
-    p.add_argument("--threads", type=int, help="physics threads (0: one per core)")
+    p.add_argument("--threads", type=int, help="parallel physics: worker processes of the env, threads of "
+                   "reset generation (0: one per core)")
     if train:
         p.add_argument("--iterations", type=int)
         p.add_argument("--steps-per-env", type=int)

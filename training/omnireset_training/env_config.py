@@ -62,7 +62,8 @@ class EnvConfig:
     # End an episode (a failure) when the insertive object falls below this height [m] in b, i.e.
     # off the table. None: no such termination (the paper).
     insertive_min_z_m: float | None = None
-    num_threads: int = 0  # physics threads; 0: one per CPU core
+    # Processes stepping the worlds (parallel_physics); 0: one per CPU core, 1: this process only.
+    physics_workers: int = 0
     success_window: int = 100  # episodes per reset type in the logged success rate
     seed: int = 0
 
@@ -79,8 +80,8 @@ class EnvConfig:
             raise ValueError(f"EnvConfig.reset_probabilities: unknown type(s) {unknown}; types are {RESET_TYPES}")
         if sum(self.reset_probabilities.values()) <= 0 or min(self.reset_probabilities.values()) < 0:
             raise ValueError(f"EnvConfig.reset_probabilities must be >= 0, not all 0: {self.reset_probabilities}")
-        if not isinstance(self.num_threads, int) or self.num_threads < 0:
-            raise ValueError(f"EnvConfig.num_threads must be an integer >= 0, got {self.num_threads!r}")
+        if not isinstance(self.physics_workers, int) or self.physics_workers < 0:
+            raise ValueError(f"EnvConfig.physics_workers must be an integer >= 0, got {self.physics_workers!r}")
 
     @property
     def step_dt_s(self) -> float:
@@ -91,8 +92,9 @@ class EnvConfig:
         return int(round(self.episode_length_s / self.step_dt_s))
 
     @property
-    def threads(self) -> int:
-        return self.num_threads or (os.cpu_count() or 1)
+    def workers(self) -> int:
+        """Physics worker processes for ``num_envs`` worlds (at most one per world)."""
+        return min(self.num_envs, self.physics_workers or (os.cpu_count() or 1))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -14,7 +14,6 @@ from tensordict import TensorDict
 from rsl_rl.env import VecEnv
 
 from omnireset_core.control.action import action_to_target
-from omnireset_core.control.osc import pose_error
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_core.spec.contract import default_actor_observation
 from omnireset_core.tasks import load_task
@@ -22,9 +21,10 @@ from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, ObservationHistory, actor_step, critic_obs, reward_terms, total_reward
 from omnireset_training.mdp import terminations
-from omnireset_training.mdp.actions import osc_gains, osc_torque_per_env
+from omnireset_training.mdp.actions import osc_gains
 from omnireset_training.mdp.rewards import success_indicator
 from omnireset_training.mdp.success import START_CLASSES, StartClassTracker, SuccessTracker
+from omnireset_training.parallel_physics import ParallelCellPhysics
 from omnireset_training.physics import CellPhysics
 from omnireset_training.reset_source import RESET_TYPES, ResetSampler, ResetSource
 
@@ -39,7 +39,8 @@ class OmniResetEnv(VecEnv):
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long)
         self.task = load_task(cfg.task)
         self.obs_spec = default_actor_observation()
-        self.physics = CellPhysics(self.num_envs, cell, cfg.physics_dt_s, cfg.threads)
+        self.physics = (CellPhysics(self.num_envs, cell, cfg.physics_dt_s) if cfg.workers == 1 else
+                        ParallelCellPhysics(self.num_envs, cell, cfg.physics_dt_s, cfg.workers))
         self.sampler = ResetSampler(resets, cfg.reset_probabilities, seed=cfg.seed)
         self.rng = np.random.default_rng(cfg.seed + 1)
         self.kinematics = self.physics.kinematics
@@ -84,12 +85,8 @@ class OmniResetEnv(VecEnv):
         self.gripper_closed.copy_(close)
         self.physics.set_gripper(close.numpy())
         kp, kd = osc_gains(self.kp_nominal, self.kp_scale, self.zeta)
-        for _ in range(cfg.decimation):
-            T, J = self.kinematics.tcp_pose_and_jacobian(self.physics.q_arm)
-            T, J = torch.from_numpy(T), torch.from_numpy(J)
-            error = pose_error(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), target_pos, target_quat)
-            tau = osc_torque_per_env(J, torch.from_numpy(self.physics.qd_arm), error, kp, kd, cfg.gains)
-            self.physics.step(tau.numpy())
+        self.physics.step_osc(target_pos.numpy(), target_quat.numpy(), kp.numpy(), kd.numpy(), cfg.gains,
+                              cfg.decimation)
         self.episode_length_buf += 1
 
         s = self._state = self._cell_state()
@@ -192,4 +189,4 @@ class OmniResetEnv(VecEnv):
         return TensorDict({"policy": policy, "critic": critic}, batch_size=[self.num_envs])
 
     def close(self) -> None:
-        self.physics.pool.close()
+        self.physics.close()

@@ -1,6 +1,7 @@
-"""N MuJoCo worlds of the cell stepped in lockstep with ``mujoco.rollout`` (C++ thread pool, no
-Python loop over worlds). Each world has its own ``MjModel`` copy so physics parameters can be
-randomised per world; the whole physics state lives in one (N, nstate) array.
+"""N MuJoCo worlds of the cell stepped in lockstep with ``mujoco.rollout`` (no Python loop over
+worlds), under the core's OSC law between physics steps. Each world has its own ``MjModel`` copy
+so physics parameters can be randomised per world; the whole physics state lives in one
+(N, nstate) array. ``parallel_physics`` splits the worlds over worker processes.
 
 World frame = robot base frame b. Quaternions (w, x, y, z). Warm-start accelerations are not
 carried between rollout calls; the Newton solver converges from its cold start.
@@ -8,19 +9,23 @@ carried between rollout calls; the Newton solver converges from its cold start.
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import mujoco
 import mujoco.rollout
 import numpy as np
 
+from omnireset_core.control.osc import OscGains, osc_torque, pose_error
 from omnireset_core.kinematics.ur import UR7E, URKinematics
-from omnireset_core.rotations import quat_to_matrix
+from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_sim.assets import FLANGE_T_TCP, build_cell_model, robotiq
 from omnireset_sim.assets.mjcf import ARM_BIT, GRIPPER_BIT
 from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
 from omnireset_sim.assets.ur_arm import JOINT_NAMES, LINK_NAMES
 from omnireset_sim.config import CellConfig
-from omnireset_training.env_config import RandomizationConfig
+
+if TYPE_CHECKING:  # the workers of parallel_physics import this module without torch
+    from omnireset_training.env_config import RandomizationConfig
 
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS  # time, qpos, qvel
 CONTROL_SPEC = int(mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_MOCAP_POS | mujoco.mjtState.mjSTATE_MOCAP_QUAT)
@@ -28,15 +33,16 @@ PAD_CLOSE_SQUEEZE_M = 2e-4  # fingers placed this far into the object: contact a
 
 
 class CellPhysics:
+    """The worlds of this process. ``buffers`` (state (N, nstate), control (N, 1, ncontrol),
+    diverged (N,)): arrays to use instead of new ones (a worker's slice of shared memory)."""
+
     def __init__(self, num_worlds: int, cell: CellConfig | None = None, timestep_s: float = 1.0 / 120.0,
-                 num_threads: int = 1):
+                 buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
         self.cell = cell or CellConfig()
+        self.timestep_s = timestep_s
         self.model = build_cell_model(self.cell, None, timestep_s=timestep_s)
         m = self.model
         self.num_worlds = num_worlds
-        self.models = [copy.deepcopy(m) for _ in range(num_worlds)]
-        self.pool = mujoco.rollout.Rollout(nthread=num_threads if num_threads > 1 else 0)
-        self.datas = [mujoco.MjData(m) for _ in range(max(1, num_threads))]
         self.kinematics = URKinematics(UR7E, FLANGE_T_TCP)
 
         # Offsets into the state vector (time, qpos, qvel) and the control vector (ctrl, mocap).
@@ -56,10 +62,9 @@ class CellPhysics:
         self.hole_pos = m.nu + 3 * mocap + np.arange(3)
         self.hole_quat = m.nu + 3 * m.nmocap + 4 * mocap + np.arange(4)
 
-        self.state = np.zeros((num_worlds, mujoco.mj_stateSize(m, STATE_SPEC)))
-        self.control = np.zeros((num_worlds, 1, mujoco.mj_stateSize(m, CONTROL_SPEC)))
-        self._out = np.zeros((num_worlds, 1, self.state.shape[1]))
-        self.diverged = np.zeros(num_worlds, dtype=bool)  # set by step, cleared by reset_worlds
+        shapes = buffer_shapes(m, num_worlds)
+        self.state, self.control, self.diverged = buffers or tuple(np.zeros(s, t) for s, t in shapes)
+        # diverged: set by step, cleared by reset_worlds
         d = mujoco.MjData(m)
         mujoco.mj_getState(m, d, self.state[0], STATE_SPEC)
         mujoco.mj_getState(m, d, self.control[0, 0], CONTROL_SPEC)
@@ -70,8 +75,27 @@ class CellPhysics:
         self.peg_body = m.body(PEG_BODY).id
         self.robot_bodies = np.array([m.body(n).id for n in LINK_NAMES + ("gripper", "left_finger", "right_finger")])
         self._peg_corners = insertive_corners(m, self._groups["insertive"])
+        self._start_worlds()
+
+    def _start_worlds(self) -> None:
+        self.models = [copy.deepcopy(self.model) for _ in range(self.num_worlds)]
+        self.pool = mujoco.rollout.Rollout(nthread=0)
+        self.datas = [mujoco.MjData(self.model)]
+        self._out = np.zeros((self.num_worlds, 1, self.state.shape[1]))
+
+    def close(self) -> None:
+        self.pool.close()
 
     # --- stepping --------------------------------------------------------------------------------
+    def step_osc(self, target_pos_b_m: np.ndarray, target_quat_b: np.ndarray, kp: np.ndarray, kd: np.ndarray,
+                 gains: OscGains, substeps: int) -> None:
+        """``substeps`` physics steps of every world, each under the core's OSC law towards the TCP
+        target (N, 3), (N, 4) from the current joint state, with per-world gains kp, kd (N, 6)."""
+        for _ in range(substeps):
+            T, J = self.kinematics.tcp_pose_and_jacobian(self.q_arm)
+            error = pose_error(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), target_pos_b_m, target_quat_b)
+            self.step(osc_torque(J, self.qd_arm, error, gains, kp=kp, kd=kd))
+
     def step(self, arm_torque_Nm: np.ndarray) -> None:
         """One physics step of every world with the given arm torques (N, 6)."""
         self.control[:, 0, self.arm_ctrl] = arm_torque_Nm
@@ -145,29 +169,25 @@ class CellPhysics:
         return closing_travel(self.kinematics, self._peg_corners, q_arm_rad, insertive_pose_b, closed)
 
     def randomize(self, ids: np.ndarray, cfg: RandomizationConfig, rng: np.random.Generator) -> np.ndarray:
-        """Draw new physics parameters for worlds ``ids``; returns them (len(ids), 7):
-        robot, pad, insertive, receptive and table friction, insertive mass [kg], robot mass scale."""
-        out = np.empty((len(ids), 7))
-        for row, i in enumerate(ids):
+        """Draw new physics parameters for worlds ``ids`` and apply them; returns them (len(ids), 7)
+        in the layout of ``draw_parameters``."""
+        params = draw_parameters(len(ids), cfg, rng)
+        self.apply_parameters(np.asarray(ids), params)
+        return params
+
+    def apply_parameters(self, ids: np.ndarray, params: np.ndarray) -> None:
+        for i, (*frictions, mass, scale) in zip(ids, params):
             model = self.models[i]
-            values = []
-            for group in ("robot", "pad", "insertive", "receptive", "table"):
-                lo, hi = getattr(cfg, f"{group}_friction")
-                mu = rng.uniform(lo, hi)
+            for group, mu in zip(FRICTION_GROUPS, frictions):
                 model.geom_friction[self._groups[group], 0] = mu
-                values.append(mu)
-            mass = rng.uniform(*cfg.insertive_mass_kg)
             self._set_mass(model, self.peg_body, mass)
-            scale = rng.uniform(*cfg.robot_mass_scale)
             for b in self.robot_bodies:
                 self._set_mass(model, b, self.model.body_mass[b] * scale)
             mujoco.mj_setConst(model, self.datas[0])  # constraint weights follow the new masses
-            out[row] = values + [mass, scale]
-        return out
 
     def nominal_parameters(self) -> np.ndarray:
         """The un-randomised values in the layout of ``randomize``."""
-        mu = [float(self._nominal_friction[self._groups[g]][0]) for g in ("robot", "pad", "insertive", "receptive", "table")]
+        mu = [float(self._nominal_friction[self._groups[g]][0]) for g in FRICTION_GROUPS]
         return np.array(mu + [float(self.model.body_mass[self.peg_body]), 1.0])
 
     def _set_mass(self, model: mujoco.MjModel, body: int, mass_kg: float) -> None:
@@ -182,6 +202,26 @@ class CellPhysics:
         body_geoms = lambda name: [g for g in range(m.ngeom) if m.geom_bodyid[g] == m.body(name).id]  # noqa: E731
         return {"robot": np.array(robot), "pad": np.array(sorted(pads)), "insertive": np.array(body_geoms(PEG_BODY)),
                 "receptive": np.array(body_geoms(HOLE_BODY)), "table": np.array([m.geom("table").id])}
+
+
+FRICTION_GROUPS = ("robot", "pad", "insertive", "receptive", "table")
+
+
+def draw_parameters(n: int, cfg: RandomizationConfig, rng: np.random.Generator) -> np.ndarray:
+    """(n, 7) physics parameters, one world per row: robot, pad, insertive, receptive and table
+    friction, insertive mass [kg], robot mass scale."""
+    out = np.empty((n, 7))
+    for row in range(n):
+        frictions = [rng.uniform(*getattr(cfg, f"{group}_friction")) for group in FRICTION_GROUPS]
+        out[row] = frictions + [rng.uniform(*cfg.insertive_mass_kg), rng.uniform(*cfg.robot_mass_scale)]
+    return out
+
+
+def buffer_shapes(model: mujoco.MjModel, num_worlds: int) -> tuple[tuple[tuple[int, ...], type], ...]:
+    """Shapes and dtypes of the arrays every world's physics lives in: state, control, diverged."""
+    return (((num_worlds, mujoco.mj_stateSize(model, STATE_SPEC)), np.float64),
+            ((num_worlds, 1, mujoco.mj_stateSize(model, CONTROL_SPEC)), np.float64),
+            ((num_worlds,), np.bool_))
 
 
 def insertive_corners(model: mujoco.MjModel, geom_ids) -> np.ndarray:

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from omnireset_core.control.osc import OscGains, osc_torque
 from omnireset_training.env_config import EnvConfig, RandomizationConfig
-from omnireset_training.mdp.actions import osc_torque_per_env
 from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import RESET_TYPES, InMemoryResets, ResetSampler, load_resets
 
@@ -17,7 +15,7 @@ NO_DR = RandomizationConfig(enabled=False)
 
 def make_env(resets, **kw):
     kw.setdefault("num_envs", 4)
-    kw.setdefault("num_threads", 1)
+    kw.setdefault("physics_workers", 1)
     return OmniResetEnv(EnvConfig(**kw), resets)
 
 
@@ -56,16 +54,6 @@ def test_reset_types_are_drawn_by_probability_then_uniformly(toy_resets):
 def test_reset_folder_round_trip(toy_resets, tmp_path):
     loaded = load_resets(toy_resets.save(tmp_path / "resets"))
     assert loaded.types == RESET_TYPES and len(loaded) == len(toy_resets)
-
-
-def test_per_env_osc_equals_the_core_law():
-    gen = torch.Generator().manual_seed(0)
-    J, qd, e = (torch.randn(5, 6, 6, generator=gen, dtype=torch.float64), torch.randn(5, 6, generator=gen, dtype=torch.float64),
-                0.1 * torch.randn(5, 6, generator=gen, dtype=torch.float64))
-    g = OscGains()
-    kp = torch.tensor(g.kp, dtype=torch.float64).expand(5, 6)
-    kd = torch.tensor(g.kd, dtype=torch.float64).expand(5, 6)
-    assert torch.allclose(osc_torque_per_env(J, qd, e, kp, kd, g), osc_torque(J, qd, e, g))
 
 
 def test_grasped_peg_stays_in_the_gripper(toy_resets):

@@ -52,7 +52,7 @@ def test_closed_loop_runtime_and_env_agree(tmp_path, toy_resets):
     padding, its own previous action as last_action) and returns the policy's action on it."""
     actor = trained_like_actor(2)
     runtime = PolicyRuntime.load(export_actor(actor, tmp_path / "policy.pt", CFG), ExpectedSpec.state("peg"))
-    env = OmniResetEnv(replace(EnvConfig(num_envs=2, num_threads=1), randomization=RandomizationConfig(enabled=False)),
+    env = OmniResetEnv(replace(EnvConfig(num_envs=2, physics_workers=1), randomization=RandomizationConfig(enabled=False)),
                        toy_resets)
     spec = runtime.metadata.observation
     for k in range(7):

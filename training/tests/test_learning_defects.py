@@ -29,7 +29,7 @@ def test_history_hands_out_copies_that_the_next_push_leaves_alone():
 
 def test_rollout_storage_holds_the_observation_the_action_was_taken_from(toy_resets):
     """In storage, step t's newest 'last action' is a_{t-1}, never a_t (the actor must not see its output)."""
-    cfg = TrainConfig(env=EnvConfig(num_envs=4, num_threads=1), max_iterations=1)
+    cfg = TrainConfig(env=EnvConfig(num_envs=4, physics_workers=1), max_iterations=1)
     runner = make_runner(cfg, toy_resets, None)
     env, alg = runner.env, runner.alg
     obs = env.get_observations()
@@ -50,7 +50,7 @@ def test_rollout_storage_holds_the_observation_the_action_was_taken_from(toy_res
 
 
 def test_a_part_dropped_off_the_table_lands_on_the_floor():
-    physics = CellPhysics(1, num_threads=1)
+    physics = CellPhysics(1)
     q_home = np.array([[2.8409, -1.6981, 1.9021, -1.7748, -1.5708, -1.8715]])
     off_table = np.array([[1.2, 0.0, 0.2, 1.0, 0.0, 0.0, 0.0]])  # beyond the table's x edge (0.95 m)
     hole = np.array([[0.45, -0.1, 0.0, 1.0, 0.0, 0.0, 0.0]])
@@ -60,7 +60,7 @@ def test_a_part_dropped_off_the_table_lands_on_the_floor():
     z = physics.peg_pose[0, 2]
     assert FLOOR_Z_M - 0.005 < z < FLOOR_Z_M + 0.05, z
     assert abs(physics.peg_vel[0, 2]) < 0.05
-    physics.pool.close()
+    physics.close()
 
 
 def test_off_table_termination_only_when_configured():
@@ -79,7 +79,7 @@ def test_the_actor_tells_a_held_part_from_an_open_gripper_at_step_zero():
 
 
 def test_env_start_observation_reads_the_finger_travel_of_a_closed_start(toy_resets):
-    env = OmniResetEnv(EnvConfig(num_envs=8, num_threads=1, reset_probabilities={"stable_grasp": 1.0}), toy_resets)
+    env = OmniResetEnv(EnvConfig(num_envs=8, physics_workers=1, reset_probabilities={"stable_grasp": 1.0}), toy_resets)
     spec = default_actor_observation()
     start = 0
     for term in spec.terms:
@@ -120,7 +120,7 @@ def test_train_config_refuses_nonsense(field, value):
 
 
 def test_each_iteration_records_the_diagnosis(tmp_path, toy_resets):
-    cfg = TrainConfig(env=EnvConfig(num_envs=8, num_threads=1, reset_probabilities={"near_goal": 1.0}),
+    cfg = TrainConfig(env=EnvConfig(num_envs=8, physics_workers=1, reset_probabilities={"near_goal": 1.0}),
                       max_iterations=2, eval_episodes=0)
     cfg = cpu_profile(cfg)
     from dataclasses import replace

@@ -47,7 +47,7 @@ def test_bundled_checkpoint_is_the_scripts_labelled_reference(tmp_path):
 
 
 def test_scripted_reference_inserts_the_peg_from_the_table(tmp_path):
-    env = OmniResetEnv(EnvConfig(num_envs=8, num_threads=1, reset_probabilities={"reaching": 1.0}, seed=5), TableStarts())
+    env = OmniResetEnv(EnvConfig(num_envs=8, physics_workers=1, reset_probabilities={"reaching": 1.0}, seed=5), TableStarts())
     module = torch.jit.load(str(BUNDLED))
     eager = ScriptedPegPolicy()
     obs = env.get_observations()["policy"]

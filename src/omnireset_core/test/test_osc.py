@@ -61,6 +61,21 @@ def test_numpy_single_robot_and_torch_batch_agree_on_recorded_states():
     np.testing.assert_allclose(batch32.numpy(), batch, atol=1e-3)
 
 
+def test_per_world_gains_equal_one_law_per_world():
+    J, qd, pos, quat, tpos, tquat = recorded_states(8, seed=3)
+    rng = np.random.default_rng(3)
+    kp_pos, kp_rot = rng.uniform(500, 1500, (8, 3)), rng.uniform(20, 80, (8, 3))
+    base = OscGains()
+    worlds = [OscGains(kp_pos=tuple(kp_pos[i]), kp_rot=tuple(kp_rot[i])) for i in range(8)]
+    kp = np.array([g.kp for g in worlds])
+    kd = np.array([g.kd for g in worlds])
+    batch = osc_torque(J, qd, pose_error(pos, quat, tpos, tquat), base, kp=kp, kd=kd)
+    for i, g in enumerate(worlds):
+        np.testing.assert_allclose(batch[i], osc_torque(J[i], qd[i], pose_error(pos[i], quat[i], tpos[i], tquat[i]), g),
+                                   rtol=1e-12, atol=1e-9)
+    assert not np.allclose(batch, osc_torque(J, qd, pose_error(pos, quat, tpos, tquat), base))
+
+
 def test_action_to_target_scales_and_left_multiplies():
     pos = np.array([0.4, 0.1, 0.2])
     quat = rotvec_to_quat(np.array([math.pi, 0.0, 0.0]))  # gripper pointing down

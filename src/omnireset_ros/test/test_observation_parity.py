@@ -34,7 +34,7 @@ def deployment_terms(s, i: int, names) -> dict[str, np.ndarray]:
 
 def test_deployment_and_training_build_the_same_observation_terms():
     torch.manual_seed(0)
-    env = OmniResetEnv(replace(EnvConfig(num_envs=NUM_ENVS, num_threads=1),
+    env = OmniResetEnv(replace(EnvConfig(num_envs=NUM_ENVS, physics_workers=1),
                                reset_probabilities={"near_goal": 0.5, "reaching": 0.5}), make_toy_resets(8, seed=0))
     names = [t.name for t in default_actor_observation().terms if t.name != "last_action"]  # the runtime's own
     compared = 0

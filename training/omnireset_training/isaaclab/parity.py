@@ -85,7 +85,7 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, flo
 
 def parity_config(num_envs: int, reset_type: str) -> EnvConfig:
     return replace(EnvConfig(), num_envs=num_envs, reset_probabilities={reset_type: 1.0},
-                   randomization=RandomizationConfig(enabled=False), num_threads=1)
+                   randomization=RandomizationConfig(enabled=False), physics_workers=1)
 
 
 def run(reset_type: str, steps: int, num_envs: int, toy_states: int = 8, action_scale: float = 1.0) -> dict:

@@ -68,16 +68,19 @@ def clip_pose_error(error, max_pos_error_m: float, max_rot_error_rad: float):
     return xp.concat(parts, axis=-1)
 
 
-def osc_torque(jacobian_b, qd_radps, error, gains: OscGains):
-    """Joint torques (..., 6) in Nm from the Jacobian (..., 6, 6), joint speeds and pose error."""
+def osc_torque(jacobian_b, qd_radps, error, gains: OscGains, kp=None, kd=None):
+    """Joint torques (..., 6) in Nm from the Jacobian (..., 6, 6), joint speeds and pose error.
+    ``kp``, ``kd`` (..., 6), if given, replace the gains' stiffness and damping (per-world gains in
+    training); the error clip and the torque limits are always the gains'."""
     xp = array_namespace(jacobian_b, qd_radps, error)
 
     def vec(values):
         return xp.asarray(values, dtype=error.dtype, device=device(error))
 
+    kp = vec(gains.kp) if kp is None else kp
+    kd = vec(gains.kd) if kd is None else kd
     ee_vel_b = xp.matmul(jacobian_b, qd_radps[..., None])[..., 0]
-    wrench = vec(gains.kp) * clip_pose_error(error, gains.max_pos_error_m, gains.max_rot_error_rad)
-    wrench = wrench - vec(gains.kd) * ee_vel_b
+    wrench = kp * clip_pose_error(error, gains.max_pos_error_m, gains.max_rot_error_rad) - kd * ee_vel_b
     tau = xp.matmul(xp.matrix_transpose(jacobian_b), wrench[..., None])[..., 0]
     limit = vec(gains.torque_limit_Nm)
     return xp.minimum(xp.maximum(tau, -limit), limit)
