@@ -14,6 +14,7 @@ from tensordict import TensorDict
 from rsl_rl.env import VecEnv
 
 from omnireset_core.control.action import action_to_target
+from omnireset_core.control.osc import scaled_gains
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_core.spec.contract import default_actor_observation
 from omnireset_core.tasks import load_task
@@ -21,7 +22,6 @@ from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, ObservationHistory, actor_step, critic_obs, reward_terms, total_reward
 from omnireset_training.mdp import terminations
-from omnireset_training.mdp.actions import osc_gains
 from omnireset_training.mdp.rewards import success_indicator
 from omnireset_training.mdp.success import START_CLASSES, StartClassTracker, SuccessTracker
 from omnireset_training.parallel_physics import ParallelCellPhysics
@@ -46,9 +46,6 @@ class OmniResetEnv(VecEnv):
         self.kinematics = self.physics.kinematics
         self.max_joint_speed = torch.as_tensor(self.kinematics.params.max_joint_speed_radps, dtype=F64)
         self.action_scale = torch.as_tensor(cfg.action.scale, dtype=F64)
-        gains = cfg.gains
-        self.kp_nominal = torch.as_tensor(gains.kp, dtype=F64)
-        self.zeta = torch.as_tensor((gains.damping_ratio_pos,) * 3 + (gains.damping_ratio_rot,) * 3, dtype=F64)
         n = self.num_envs
         self.kp_scale = torch.ones(n, 2, dtype=F64)
         self.physics_params = torch.as_tensor(np.tile(self.physics.nominal_parameters(), (n, 1)), dtype=F64)
@@ -84,7 +81,7 @@ class OmniResetEnv(VecEnv):
         target_pos, target_quat, close = action_to_target(a, s.tcp_pos_b_m, s.tcp_quat_b, self.action_scale)
         self.gripper_closed.copy_(close)
         self.physics.set_gripper(close.numpy())
-        kp, kd = osc_gains(self.kp_nominal, self.kp_scale, self.zeta)
+        kp, kd = scaled_gains(cfg.gains, self.kp_scale)
         self.physics.step_osc(target_pos.numpy(), target_quat.numpy(), kp.numpy(), kd.numpy(), cfg.gains,
                               cfg.decimation)
         self.episode_length_buf += 1

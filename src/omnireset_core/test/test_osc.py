@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from omnireset_core.control.action import action_to_target
-from omnireset_core.control.osc import OscGains, clip_pose_error, osc_torque, pose_error
+from omnireset_core.control.osc import OscGains, clip_pose_error, osc_torque, pose_error, scaled_gains
 from omnireset_core.kinematics import URKinematics
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, rotvec_to_quat
 
@@ -74,6 +74,20 @@ def test_per_world_gains_equal_one_law_per_world():
         np.testing.assert_allclose(batch[i], osc_torque(J[i], qd[i], pose_error(pos[i], quat[i], tpos[i], tquat[i]), g),
                                    rtol=1e-12, atol=1e-9)
     assert not np.allclose(batch, osc_torque(J, qd, pose_error(pos, quat, tpos, tquat), base))
+
+
+def test_scaled_gains_are_the_gains_of_scaled_stiffness():
+    base = OscGains()
+    scale = np.array([[1.0, 1.0], [0.8, 1.2], [1.2, 0.9]])
+    kp, kd = scaled_gains(base, scale)
+    for row, (s_pos, s_rot) in enumerate(scale):
+        g = OscGains(kp_pos=tuple(s_pos * k for k in base.kp_pos), kp_rot=tuple(s_rot * k for k in base.kp_rot))
+        np.testing.assert_allclose(kp[row], g.kp, rtol=1e-12)
+        np.testing.assert_allclose(kd[row], g.kd, rtol=1e-12)
+    torch = pytest.importorskip("torch")
+    kp_t, kd_t = scaled_gains(base, torch.as_tensor(scale))
+    np.testing.assert_allclose(kp_t.numpy(), kp, rtol=1e-12)
+    np.testing.assert_allclose(kd_t.numpy(), kd, rtol=1e-12)
 
 
 def test_action_to_target_scales_and_left_multiplies():

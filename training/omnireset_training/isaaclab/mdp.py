@@ -16,7 +16,7 @@ from isaaclab.utils import configclass
 
 from omnireset_core.config import from_dict
 from omnireset_core.control.action import action_to_target
-from omnireset_core.control.osc import osc_torque, pose_error
+from omnireset_core.control.osc import osc_torque, pose_error, scaled_gains
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import matrix_to_quat
 from omnireset_core.spec.contract import default_actor_observation
@@ -29,7 +29,6 @@ from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, actor_step, critic_obs, reward_terms
 from omnireset_training.mdp import terminations as shared_terminations
-from omnireset_training.mdp.actions import osc_gains
 from omnireset_training.mdp.success import SuccessTracker
 from omnireset_training.physics import closing_travel, insertive_corners
 from omnireset_training.reset_source import ResetSampler, ResetSource, load_resets
@@ -156,9 +155,6 @@ class OscAction(ActionTerm):
         c = ctx.cfg
         self._raw = torch.zeros(self.num_envs, 7, device=self.device)
         self._scale = torch.as_tensor(c.action.scale, dtype=F64, device=self.device)
-        self._kp = torch.as_tensor(c.gains.kp, dtype=F64, device=self.device)
-        self._zeta = torch.as_tensor((c.gains.damping_ratio_pos,) * 3 + (c.gains.damping_ratio_rot,) * 3,
-                                     dtype=F64, device=self.device)
         self._target_pos = torch.zeros(self.num_envs, 3, dtype=F64, device=self.device)
         self._target_quat = torch.zeros(self.num_envs, 4, dtype=F64, device=self.device)
         self._target_quat[:, 0] = 1.0
@@ -193,7 +189,7 @@ class OscAction(ActionTerm):
         qd = robot.joint_vel.torch[:, ctx.arm_ids].to(F64)
         T, J = _tcp(ctx, q)
         error = pose_error(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), self._target_pos, self._target_quat)
-        kp, kd = osc_gains(self._kp, ctx.kp_scale, self._zeta)
+        kp, kd = scaled_gains(ctx.cfg.gains, ctx.kp_scale)
         tau = osc_torque(J, qd, error, ctx.cfg.gains, kp=kp, kd=kd)
         grip = torch.where(ctx.gripper_closed, self._grip_force, -self._grip_force).to(F64)
         effort = torch.cat((tau, grip[:, None].expand(-1, 2)), -1).float()

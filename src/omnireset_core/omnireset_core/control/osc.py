@@ -47,9 +47,26 @@ class OscGains:
         return tuple(self.kp_pos) + tuple(self.kp_rot)
 
     @property
+    def damping_ratio(self) -> tuple[float, ...]:
+        return (self.damping_ratio_pos,) * 3 + (self.damping_ratio_rot,) * 3
+
+    @property
     def kd(self) -> tuple[float, ...]:
-        zeta = (self.damping_ratio_pos,) * 3 + (self.damping_ratio_rot,) * 3
-        return tuple(2.0 * math.sqrt(k) * z for k, z in zip(self.kp, zeta))
+        return tuple(2.0 * math.sqrt(k) * z for k, z in zip(self.kp, self.damping_ratio))
+
+
+def scaled_gains(gains: OscGains, kp_scale):
+    """Per-world stiffness and damping (kp, kd), each (..., 6): ``gains``' stiffness times the
+    scales ``kp_scale`` (..., 2) of the position and the rotation axes (the training's OSC gain
+    randomisation), damping ``2 zeta sqrt(kp)`` with the gains' ratios, as ``OscGains.kd``."""
+    xp = array_namespace(kp_scale)
+
+    def vec(values):
+        return xp.asarray(values, dtype=kp_scale.dtype, device=device(kp_scale))
+
+    per_axis = xp.concat((kp_scale[..., :1],) * 3 + (kp_scale[..., 1:2],) * 3, axis=-1)
+    kp = vec(gains.kp) * per_axis
+    return kp, 2.0 * xp.sqrt(kp) * vec(gains.damping_ratio)
 
 
 def pose_error(pos_b, quat_b, target_pos_b, target_quat_b):
