@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from omnireset_core.kinematics.ik import solve_ik_batch
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import quat_mul, rotvec_to_quat
 from omnireset_core.tasks import TaskDefinition, load_task
 from omnireset_sim.assets import FLANGE_T_TCP
 from omnireset_sim.config import CellConfig
-from omnireset_sim.ik import solve_ik
 from omnireset_training.reset_source import RESET_TYPES, InMemoryResets
 
 TOOL_DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # tcp z = -z_b
@@ -41,10 +41,8 @@ def make_toy_resets(n_per_type: int = 16, seed: int = 0, task: TaskDefinition | 
            for t in RESET_TYPES}
 
     def ik(pos, quat):
-        try:
-            return solve_ik(kin, pos, quat, home)
-        except ValueError:
-            return None
+        q, ok = solve_ik_batch(kin, np.r_[pos, quat][None], home, iters=200, tol=1e-10, accept_err=1e-6)
+        return q[0] if ok[0] else None
 
     for reset_type in RESET_TYPES:
         rows = out[reset_type]

@@ -6,6 +6,7 @@ import mujoco
 import numpy as np
 import pytest
 
+from omnireset_core.kinematics.ik import solve_ik_batch
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.tasks import is_assembled, load_task
 from omnireset_sim.assets import robotiq
@@ -93,7 +94,7 @@ def test_pose_helpers_and_reaching_orientation():
 def test_batched_ik_reaches_targets_and_flags_unreachable(generator):
     kin = generator.physics.kinematics
     targets = np.array([[0.45, 0.15, 0.25, *DOWN], [0.6, -0.3, 0.05, *DOWN], [2.0, 0.0, 0.2, *DOWN]])
-    q, ok = P.solve_ik_batch(kin, targets, P.ik_seeds(CELL.arm.home_q_rad, np.random.default_rng(0)))
+    q, ok = solve_ik_batch(kin, targets, P.ik_seeds(CELL.arm.home_q_rad, np.random.default_rng(0)))
     assert ok.tolist() == [True, True, False]
     T = kin.tcp_pose(q[:2])
     np.testing.assert_allclose(T[:, :3, 3], targets[:2, :3], atol=1e-6)
@@ -123,7 +124,7 @@ def test_separating_axis_overlap():
 # --- validity checks on constructed states ------------------------------------------------------
 def _state(gen, tcp_pose, peg_pose, hole_pose=HOLE, closed=False):
     phys = gen.physics
-    q, ok = P.solve_ik_batch(phys.kinematics, tcp_pose[None], CELL.arm.home_q_rad)
+    q, ok = solve_ik_batch(phys.kinematics, tcp_pose[None], CELL.arm.home_q_rad)
     assert ok[0]
     travel = np.zeros(1)
     states = phys.initial_states(q, travel, np.asarray(peg_pose, dtype=float)[None])

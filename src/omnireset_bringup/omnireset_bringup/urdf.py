@@ -26,14 +26,13 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from omnireset_core.config import check_finite_vector, read_yaml
-from omnireset_core.kinematics.ur import UR7E, URParameters
+from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters
 from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
 
 BASE_LINK = "base"
 LINK_NAMES = tuple(f"link{i}" for i in range(1, 7))
 FLANGE_LINK, TOOL0_LINK, TCP_LINK, GRIPPER_LINK = "flange", "tool0", "tcp", "gripper"
-ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
-              "wrist_1_joint", "wrist_2_joint", "wrist_3_joint")
+ARM_JOINTS = ARM_JOINT_NAMES
 LEFT_FINGER_JOINT, RIGHT_FINGER_JOINT = "left_finger_joint", "right_finger_joint"
 FINGER_JOINTS = (LEFT_FINGER_JOINT, RIGHT_FINGER_JOINT)
 

@@ -56,17 +56,18 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str | None = None) -> T
     return cls(**kwargs)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The mapping in a YAML file; a missing, unreadable or non-mapping file is a ValueError."""
+def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """The mapping in a YAML file; a missing, unreadable or non-mapping file is a ValueError
+    naming the file as a ``what`` file."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
-        raise ValueError(f"config file not found: {path}") from None
+        raise ValueError(f"{what} file not found: {path}") from None
     except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"config file {path} is not readable YAML: {exc}") from None
+        raise ValueError(f"{what} file {path} is not readable YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"config file {path} must hold a mapping")
+        raise ValueError(f"{what} file {path} must be a mapping, got {type(data).__name__}")
     return data
 
 

@@ -78,6 +78,15 @@ def matrix_to_quat(m):
     return q / xp.linalg.vector_norm(q, axis=-1, keepdims=True)
 
 
+def pose_in_frame(frame_pos, frame_quat, pos, quat):
+    """(position, unit quaternion) of the pose (pos, quat) in the frame (frame_pos, frame_quat),
+    both given in the same parent frame: p = R_F^T (p - p_F), q = q_F^-1 q."""
+    xp = array_namespace(frame_pos, pos)
+    rel_pos = xp.matmul(xp.matrix_transpose(quat_to_matrix(frame_quat)), (pos - frame_pos)[..., None])[..., 0]
+    rel_quat = quat_mul(quat_conjugate(frame_quat), quat)
+    return rel_pos, rel_quat / xp.linalg.vector_norm(rel_quat, axis=-1, keepdims=True)
+
+
 def quat_error_rotvec(q_target, q_current):
     """Rotation vector (base frame) that rotates q_current onto q_target: log(q_target * q_current^-1)."""
     return quat_to_rotvec(quat_mul(q_target, quat_conjugate(q_current)))

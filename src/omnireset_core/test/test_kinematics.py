@@ -53,3 +53,19 @@ def test_bad_inputs_raise_value_errors():
         DHCalibration(delta_a_m=(0.0,) * 5)
     with pytest.raises(ValueError, match="6 joint angles"):
         URKinematics().tcp_pose(np.zeros(5))
+
+
+def test_batched_ik_reaches_reachable_poses_and_flags_the_rest():
+    from omnireset_core.kinematics.ik import solve_ik_batch
+
+    kin = URKinematics(UR7E)
+    home = np.array([0.0, -1.57, 1.57, -1.57, -1.57, 0.0])
+    q_true = home + np.random.default_rng(0).uniform(-0.4, 0.4, (6, 6))
+    T = kin.tcp_pose(q_true)
+    targets = np.concatenate((T[:, :3, 3], matrix_to_quat(T[:, :3, :3])), axis=1)
+    targets[5, :3] = (3.0, 0.0, 0.5)  # 3 m away: out of reach
+    q, ok = solve_ik_batch(kin, targets, home)
+    assert ok.tolist() == [True] * 5 + [False]
+    T_sol = kin.tcp_pose(q[:5])
+    np.testing.assert_allclose(T_sol[:, :3, 3], targets[:5, :3], atol=1e-6)
+    np.testing.assert_allclose(quat_error_rotvec(targets[:5, 3:], matrix_to_quat(T_sol[:, :3, :3])), 0.0, atol=1e-6)

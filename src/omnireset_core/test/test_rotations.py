@@ -3,6 +3,7 @@ import pytest
 
 from omnireset_core.rotations import (
     matrix_to_quat,
+    pose_in_frame,
     quat_error_rotvec,
     quat_mul,
     quat_to_matrix,
@@ -50,3 +51,26 @@ def test_numpy_and_torch_agree(fn):
     torch = pytest.importorskip("torch")
     q = random_quats(np.random.default_rng(4), 64)
     np.testing.assert_allclose(fn(torch.as_tensor(q)).numpy(), fn(q), atol=1e-12)
+
+
+def _homogeneous(pos, quat):
+    T = np.zeros(pos.shape[:-1] + (4, 4))
+    T[..., :3, :3], T[..., :3, 3], T[..., 3, 3] = quat_to_matrix(quat), pos, 1.0
+    return T
+
+
+def test_pose_in_frame_is_the_inverse_frame_transform_times_the_pose():
+    rng = np.random.default_rng(5)
+    frame_pos, pos = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+    frame_quat, quat = random_quats(rng, 40), random_quats(rng, 40)
+    rel_pos, rel_quat = pose_in_frame(frame_pos, frame_quat, pos, 1.7 * quat)  # a non-unit input
+    expected = np.linalg.inv(_homogeneous(frame_pos, frame_quat)) @ _homogeneous(pos, quat)
+    np.testing.assert_allclose(rel_pos, expected[:, :3, 3], atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(rel_quat, axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(quat_to_matrix(rel_quat), expected[:, :3, :3], atol=1e-12)
+    single = pose_in_frame(frame_pos[3], frame_quat[3], pos[3], quat[3])
+    np.testing.assert_allclose(single[0], rel_pos[3], atol=1e-12)
+    torch = pytest.importorskip("torch")
+    batch_t = pose_in_frame(*(torch.as_tensor(x) for x in (frame_pos, frame_quat, pos, 1.7 * quat)))
+    np.testing.assert_allclose(batch_t[0].numpy(), rel_pos, atol=1e-12)
+    np.testing.assert_allclose(batch_t[1].numpy(), rel_quat, atol=1e-12)

@@ -142,16 +142,14 @@ class Monitor:
             self.targets += 1
 
     def assembled(self) -> bool:
-        from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix
+        from omnireset_core.rotations import pose_in_frame
         from omnireset_core.tasks import is_assembled
 
         with self.lock:
             ins, rcv = self.poses.get(self.task.insertive_object), self.poses.get(self.task.receptive_object)
         if ins is None or rcv is None:
             return False
-        rel_pos = quat_to_matrix(rcv[1]).T @ (ins[0] - rcv[0])
-        rel_quat = quat_mul(quat_conjugate(rcv[1]), ins[1])
-        return bool(is_assembled(rel_pos, rel_quat, self.task.goal_poses, self.task.success))
+        return bool(is_assembled(*pose_in_frame(*rcv, *ins), self.task.goal_poses, self.task.success))
 
     def frame(self) -> np.ndarray | None:
         with self.lock:

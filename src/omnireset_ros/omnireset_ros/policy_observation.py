@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omnireset_core.policy import InvalidInputError, StaleInputError
-from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix, quat_to_rotvec
+from omnireset_core.rotations import pose_in_frame, quat_to_rotvec
 
 # term -> the samples it needs: "joints", "fingers", "ee", "insertive", "receptive"
 TERM_SOURCES = {
@@ -48,14 +48,6 @@ def pose6(pos_m, quat_wxyz) -> np.ndarray:
     return np.concatenate((np.asarray(pos_m, dtype=np.float64), rotvec))
 
 
-def relative_pose(frame: StampedPose, other: StampedPose) -> tuple[np.ndarray, np.ndarray]:
-    """``other``'s pose in ``frame`` (both given in the same parent frame)."""
-    rot_t = quat_to_matrix(frame.quat_wxyz).T
-    pos = rot_t @ (other.pos_m - frame.pos_m)
-    quat = quat_mul(quat_conjugate(frame.quat_wxyz), other.quat_wxyz)
-    return pos, quat / np.linalg.norm(quat)
-
-
 def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
                 insertive: StampedPose | None, receptive: StampedPose | None) -> dict[str, tuple[float, np.ndarray]]:
     """term -> (stamp_s, values (6,)) for the runtime. A sample never received raises
@@ -78,7 +70,7 @@ def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
         else:
             frame, other = (ee, insertive) if name == "insertive_pose_ee" else \
                 (ee, receptive) if name == "receptive_pose_ee" else (receptive, insertive)
-            out[name] = (min(frame.stamp_s, other.stamp_s), pose6(*relative_pose(frame, other)))
+            out[name] = (min(frame.stamp_s, other.stamp_s), pose6(*pose_in_frame(frame.pos_m, frame.quat_wxyz, other.pos_m, other.quat_wxyz)))
     return out
 
 

@@ -25,7 +25,7 @@ from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import qos_profile_sensor_data
 from std_srvs.srv import SetBool
 
-from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix
+from omnireset_core.rotations import pose_in_frame
 from omnireset_core.scheduling import ScheduleStep, StepOutcome, StepStatus, goal_reached
 from omnireset_core.tasks import TaskDefinition, load_task
 from omnireset_ros import topics
@@ -37,13 +37,6 @@ class StampedPose:
     stamp_s: float  # ROS clock
     pos_b_m: np.ndarray
     quat_b_wxyz: np.ndarray
-
-
-def pose_in_frame(frame: StampedPose, other: StampedPose) -> tuple[np.ndarray, np.ndarray]:
-    """``other`` in ``frame`` (both in b): p = R^T (p_o - p_f), q = q_f^-1 q_o."""
-    pos = quat_to_matrix(frame.quat_b_wxyz).T @ (other.pos_b_m - frame.pos_b_m)
-    quat = quat_mul(quat_conjugate(frame.quat_b_wxyz), other.quat_b_wxyz)
-    return pos, quat / np.linalg.norm(quat)
 
 
 class RosStepRunner:
@@ -117,7 +110,7 @@ class RosStepRunner:
         oldest_ok_s = max(self._running_since_s, ros_now_s(self.node) - self.max_object_pose_age_s)
         if min(insertive.stamp_s, receptive.stamp_s) < oldest_ok_s:
             return False
-        pos, quat = pose_in_frame(receptive, insertive)
+        pos, quat = pose_in_frame(receptive.pos_b_m, receptive.quat_b_wxyz, insertive.pos_b_m, insertive.quat_b_wxyz)
         return goal_reached(self.task, self.step.goal_index, pos, quat)
 
     def _call(self, client, request, what: str) -> None:

@@ -1,5 +1,7 @@
 """Every topic and service name of the stack, in one place (relative names: remap or namespace freely)."""
 
+from omnireset_core.kinematics.ur import ARM_JOINT_NAMES
+
 JOINT_STATES = "joint_states"  # sensor_msgs/JointState: 6 arm joints + 2 finger joints, 100 Hz
 EE_POSE = "omnireset/ee_pose"  # geometry_msgs/PoseStamped: measured TCP pose in frame "base", 100 Hz
 TARGET_POSE = "omnireset/target_pose"  # geometry_msgs/PoseStamped: TCP target in "base", from the policy
@@ -17,5 +19,4 @@ MARKERS = "omnireset/markers"  # visualization_msgs/MarkerArray, from the policy
 SCHEDULE_STATUS = "omnireset/schedule/status"  # std_msgs/String (JSON report)
 
 BASE_FRAME = "base"  # UR DH base frame b
-ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
-              "wrist_1_joint", "wrist_2_joint", "wrist_3_joint")
+ARM_JOINTS = ARM_JOINT_NAMES  # joint_states order

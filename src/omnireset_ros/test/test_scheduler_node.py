@@ -30,7 +30,7 @@ EE_POS_B_M = [0.45, 0.0, 0.25]
 
 
 @pytest.mark.parametrize("content,problem", [
-    ("name: broken\nsteps: [{name: a, task: peg", r"is not valid YAML"),
+    ("name: broken\nsteps: [{name: a, task: peg", r"is not readable YAML"),
     ("name: s\nsteps:\n  - {name: a, checkpoint_path: x.pt, task: peg, timeout_s: 5, timeout: 3}\n",
      r"steps\[0\].*timeout"),
     (None, r"schedule file not found: .*missing\.yaml"),

@@ -19,7 +19,7 @@ import numpy as np
 from omnireset_core.control.pacing import DeadlinePacer
 from omnireset_core.interfaces import Gripper, GripperState, HardwareError, JointState, Robot
 from omnireset_core.kinematics.ur import UR7E, URKinematics, URParameters
-from omnireset_core.rotations import matrix_to_quat, quat_conjugate, quat_mul, quat_to_matrix
+from omnireset_core.rotations import matrix_to_quat, pose_in_frame
 from omnireset_sim.assets import robotiq
 from omnireset_sim.assets.cell import build_cell_model
 from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
@@ -179,10 +179,7 @@ class TwinCell:
 
     def relative_pose(self, name: str, frame: str) -> tuple[np.ndarray, np.ndarray]:
         """Pose of body ``name`` in the frame of body ``frame`` (e.g. peg in peg_hole)."""
-        p_obj, q_obj = self.object_pose(name)
-        p_ref, q_ref = self.object_pose(frame)
-        R_ref = quat_to_matrix(q_ref)
-        return R_ref.T @ (p_obj - p_ref), quat_mul(quat_conjugate(q_ref), q_obj)
+        return pose_in_frame(*self.object_pose(frame), *self.object_pose(name))
 
     def _write_object_pose(self, name: str, pos_m, quat_wxyz) -> None:
         pos = np.asarray(pos_m, dtype=float).reshape(3)

@@ -1,7 +1,7 @@
 """Backend-neutral MDP: ``CellState`` and the observation, reward and termination terms."""
 from omnireset_training.mdp.observations import ObservationHistory, actor_step, critic_obs
 from omnireset_training.mdp.rewards import RewardParams, RewardWeights, reward_terms, total_reward
-from omnireset_training.mdp.state import CellState, relative_pose
+from omnireset_training.mdp.state import CellState
 
 __all__ = [
     "CellState",
@@ -10,7 +10,6 @@ __all__ = [
     "RewardWeights",
     "actor_step",
     "critic_obs",
-    "relative_pose",
     "reward_terms",
     "total_reward",
 ]

@@ -10,7 +10,8 @@ import torch
 
 from omnireset_core.rotations import quat_to_rotvec
 from omnireset_core.spec.contract import ObservationSpec, default_actor_observation
-from omnireset_training.mdp.state import CellState, insertive_in_receptive, relative_pose
+from omnireset_core.rotations import pose_in_frame
+from omnireset_training.mdp.state import CellState, insertive_in_receptive
 
 
 def _pose6(pos, quat):
@@ -36,11 +37,11 @@ def ee_pose_b(s: CellState) -> torch.Tensor:
 
 
 def insertive_pose_ee(s: CellState) -> torch.Tensor:
-    return _pose6(*relative_pose(s.tcp_pos_b_m, s.tcp_quat_b, s.insertive_pos_b_m, s.insertive_quat_b))
+    return _pose6(*pose_in_frame(s.tcp_pos_b_m, s.tcp_quat_b, s.insertive_pos_b_m, s.insertive_quat_b))
 
 
 def receptive_pose_ee(s: CellState) -> torch.Tensor:
-    return _pose6(*relative_pose(s.tcp_pos_b_m, s.tcp_quat_b, s.receptive_pos_b_m, s.receptive_quat_b))
+    return _pose6(*pose_in_frame(s.tcp_pos_b_m, s.tcp_quat_b, s.receptive_pos_b_m, s.receptive_quat_b))
 
 
 def insertive_pose_rcv(s: CellState) -> torch.Tensor:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix
+from omnireset_core.rotations import pose_in_frame
 
 
 @dataclass
@@ -43,13 +43,6 @@ class CellState:
                             for f in fields(self) for v in (getattr(self, f.name),)})
 
 
-def relative_pose(pos_ref, quat_ref, pos, quat):
-    """Pose of (pos, quat) in the frame (pos_ref, quat_ref), both given in the same frame."""
-    rot_ref = quat_to_matrix(quat_ref)
-    pos_rel = (rot_ref.transpose(-1, -2) @ (pos - pos_ref)[..., None])[..., 0]
-    return pos_rel, quat_mul(quat_conjugate(quat_ref), quat)
-
-
 def insertive_in_receptive(s: CellState):
     """(position [m], quaternion) of the insertive object in the receptive object's frame."""
-    return relative_pose(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b)
+    return pose_in_frame(s.receptive_pos_b_m, s.receptive_quat_b, s.insertive_pos_b_m, s.insertive_quat_b)

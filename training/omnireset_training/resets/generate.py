@@ -29,11 +29,12 @@ from omnireset_training.resets.config import (
     config_to_dict,
     write_resolved_config,
 )
+from omnireset_core.kinematics.ik import solve_ik_batch
 from omnireset_training.resets.grasps import sample_grasps
 from omnireset_training.resets.partial_assemblies import generate_partial_assemblies
 from omnireset_training.resets.physics import (
     PAIRS,
-    CellPhysics,
+    ServoArmCell,
     compose,
     down_quats_within,
     finger_contact_travel,
@@ -42,7 +43,6 @@ from omnireset_training.resets.physics import (
     perturbation_poses,
     random_quats,
     relative_pose,
-    solve_ik_batch,
     tcp_down_cosine,
     yaw_quats,
 )
@@ -89,7 +89,7 @@ class ResetGenerator:
                  grasps: np.ndarray | None = None, partial_assemblies: np.ndarray | None = None,
                  reaching_pool: dict | None = None):
         self.config, self.cell, self.task = config, cell, task
-        self.physics = CellPhysics(cell, config.physics.timestep_s, task.insertive_object, task.receptive_object,
+        self.physics = ServoArmCell(cell, config.physics.timestep_s, task.insertive_object, task.receptive_object,
                                    config.physics.num_threads)
         self.grasps = grasps
         self.partial_assemblies = partial_assemblies

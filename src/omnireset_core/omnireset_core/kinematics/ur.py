@@ -33,6 +33,11 @@ class DHCalibration:
                 raise ValueError(f"DHCalibration.{name} must be 6 finite numbers, got {value!r}")
 
 
+# The arm's joints, base to wrist, as the UR controller and its ROS driver name them.
+ARM_JOINT_NAMES = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
+                   "wrist_1_joint", "wrist_2_joint", "wrist_3_joint")
+
+
 @dataclass(frozen=True)
 class URParameters:
     """Kinematic, inertial and limit data of one UR arm model."""

@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from omnireset_core.config import check_positive, check_range, from_dict
+from omnireset_core.config import check_positive, check_range, from_dict, read_yaml
 from omnireset_core.scheduling.task_api import StepOutcome, StepRunner, StepStatus
 
 ON_FAILURE = ("abort", "continue")
@@ -137,13 +135,7 @@ class Schedule:
 
 def load_schedule(path: str | Path) -> Schedule:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"schedule file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"schedule file {path} is not valid YAML: {exc}") from None
-    return Schedule.from_mapping(data, where=path.name)
+    return Schedule.from_mapping(read_yaml(path, "schedule"), where=path.name)
 
 
 class SchedulerState(str, enum.Enum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from omnireset_core.kinematics.ur import URParameters
+from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES, URParameters
 from omnireset_core.rotations import matrix_to_quat
 from omnireset_sim.assets.mjcf import (
     CONTACT_ARM,
@@ -22,14 +22,6 @@ from omnireset_sim.assets.mjcf import (
     transform,
 )
 
-JOINT_NAMES = (
-    "shoulder_pan_joint",
-    "shoulder_lift_joint",
-    "elbow_joint",
-    "wrist_1_joint",
-    "wrist_2_joint",
-    "wrist_3_joint",
-)
 LINK_NAMES = tuple(f"link{i}" for i in range(1, 7))
 FLANGE_BODY = "flange"
 
