@@ -1,6 +1,6 @@
 # The two commands of the README, each setting up everything it needs on a fresh machine:
 #   make demo   the peg stack (controller, cameras, policy, supervisor) on the MuJoCo twin -> outputs/peg_stack
-#   make test   builds the colcon workspace, runs every package's tests, the training tests, the
+#   make test   lints (ruff), builds the colcon workspace, runs every package's tests, the training tests, the
 #               core on Python 3.12, and the Isaac Lab backend on CPU (its own Python 3.12 env)
 # Also: make twin-demo (scripted pick-and-insert through the 500 Hz loop, no ROS), make bench.
 SHELL := /bin/bash
@@ -15,7 +15,7 @@ PY312 ?= $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/pyt
 
 ISAACLAB_VENV ?= .venv-isaaclab
 
-.PHONY: demo twin-demo test setup setup-isaaclab build test-colcon test-training test-core-py312 test-isaaclab bench
+.PHONY: demo twin-demo test setup setup-isaaclab build lint test-colcon test-training test-core-py312 test-isaaclab bench
 
 setup:
 	bash scripts/bootstrap.sh
@@ -49,13 +49,17 @@ test-core-py312:
 	  | grep -v "is ignored: it is neither" || true
 	cd /tmp && /tmp/omnireset-core-py312/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/src/omnireset_core/test
 
+# ruff (ruff.toml): pyflakes and pycodestyle over every Python file of the workspace.
+lint: setup
+	$(ENV) && ruff check --no-cache .
+
 test-training: setup
 	$(ENV) && cd training && python -m pytest -q -p no:cacheprovider tests
 
 test-isaaclab: setup-isaaclab
 	cd training && OMP_WAIT_POLICY=PASSIVE ../$(ISAACLAB_VENV)/bin/python -m pytest -q -p no:cacheprovider tests_isaaclab
 
-test: test-colcon test-training test-core-py312 test-isaaclab
+test: lint test-colcon test-training test-core-py312 test-isaaclab
 
 bench: build
 	$(WS) && python src/omnireset_sim/benchmarks/bench_loop.py && python src/omnireset_sim/benchmarks/bench_twin.py \

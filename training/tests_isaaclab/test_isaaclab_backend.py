@@ -5,7 +5,6 @@ Each Isaac Lab run is its own process, as users run it (one simulation per proce
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch

@@ -70,7 +70,8 @@ def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
         else:
             frame, other = (ee, insertive) if name == "insertive_pose_ee" else \
                 (ee, receptive) if name == "receptive_pose_ee" else (receptive, insertive)
-            out[name] = (min(frame.stamp_s, other.stamp_s), pose6(*pose_in_frame(frame.pos_m, frame.quat_wxyz, other.pos_m, other.quat_wxyz)))
+            relative = pose_in_frame(frame.pos_m, frame.quat_wxyz, other.pos_m, other.quat_wxyz)
+            out[name] = (min(frame.stamp_s, other.stamp_s), pose6(*relative))
     return out
 
 

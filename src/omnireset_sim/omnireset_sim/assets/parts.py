@@ -63,8 +63,8 @@ def insertive_xml(cell: CellConfig) -> str:
 def receptive_xml(cell: CellConfig) -> str:
     body = hole_body_xml(cell.peg, cell.hole).replace('mocap="true"', "", 1)
     name_end = body.index(">", body.index("<body"))
-    body = body[: name_end + 1] + '\n  <freejoint name="receptive_joint"/>\n  <inertial pos="0 0 0.01" mass="1" diaginertia="1e-3 1e-3 1e-3"/>' \
-        + body[name_end + 1:]
+    free = '\n  <freejoint name="receptive_joint"/>\n  <inertial pos="0 0 0.01" mass="1" diaginertia="1e-3 1e-3 1e-3"/>'
+    body = body[: name_end + 1] + free + body[name_end + 1:]
     return _document("omnireset_receptive", body)
 
 

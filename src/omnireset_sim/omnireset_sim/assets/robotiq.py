@@ -88,7 +88,8 @@ def gripper_tendon_xml() -> str:
 
 
 def gripper_equality_xml() -> str:
-    return f'<joint name="finger_coupling" joint1="{RIGHT_JOINT}" joint2="{LEFT_JOINT}" polycoef="0 1 0 0 0" solref="{CONTACT_SOLREF}"/>'
+    return (f'<joint name="finger_coupling" joint1="{RIGHT_JOINT}" joint2="{LEFT_JOINT}" polycoef="0 1 0 0 0" '
+            f'solref="{CONTACT_SOLREF}"/>')
 
 
 def gripper_actuator_xml() -> str:
