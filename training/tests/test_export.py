@@ -58,7 +58,7 @@ def test_closed_loop_runtime_and_env_agree(tmp_path, toy_resets):
     for k in range(7):
         s = env._state.to(torch.float32)
         now = 0.1 * k
-        terms = {t.name: (now, obs_terms.ACTOR_TERMS[t.name](s)[0].numpy()) for t in spec.terms if t.name != "last_action"}
+        terms = {t.name: (now, obs_terms.actor_term(s, t.name)[0].numpy()) for t in spec.terms if t.name != "last_action"}
         cmd = runtime.step(now, terms, None, s.tcp_pos_b_m[0].numpy(), s.tcp_quat_b[0].numpy(), now)
         env_obs = env.get_observations()
         assert torch.allclose(torch.from_numpy(runtime.history).reshape(-1), env_obs["policy"][0], atol=1e-6)

@@ -26,7 +26,7 @@ def test_actor_step_follows_the_spec_term_by_term(state):
     assert step.shape == (3, spec.step_dim) == (3, 38)
     offset = 0
     for t in spec.terms:
-        assert torch.allclose(step[:, offset:offset + t.dim], obs.ACTOR_TERMS[t.name](state))
+        assert torch.allclose(step[:, offset:offset + t.dim], obs.actor_term(state, t.name))
         offset += t.dim
     assert torch.allclose(step[:, 14:17], state.tcp_pos_b_m)  # ee_pose_b after last_action, joints, finger travel
 
@@ -35,11 +35,11 @@ def test_relative_poses_are_in_the_named_frames():
     # TCP at (1, 0, 0) yawed +90 deg; object at (1, 1, 0) unrotated -> in the TCP frame at (1, 0, 0), yaw -90 deg.
     s = make_state(1, tcp_pos_b_m=torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64), tcp_quat_b=yaw_quat(math.pi / 2)[None],
                    insertive_pos_b_m=torch.tensor([[1.0, 1.0, 0.0]], dtype=torch.float64))
-    pose = obs.insertive_pose_ee(s)[0]
+    pose = obs.actor_term(s, "insertive_pose_ee")[0]
     assert torch.allclose(pose[:3], torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), atol=1e-12)
     assert torch.allclose(pose[3:], torch.tensor([0.0, 0.0, -math.pi / 2], dtype=torch.float64), atol=1e-12)
     rcv = make_state(1, receptive_quat_b=yaw_quat(0.3)[None])
-    assert torch.allclose(obs.insertive_pose_rcv(rcv)[0, 3:], quat_to_rotvec(yaw_quat(-0.3)), atol=1e-12)
+    assert torch.allclose(obs.actor_term(rcv, "insertive_pose_rcv")[0, 3:], quat_to_rotvec(yaw_quat(-0.3)), atol=1e-12)
 
 
 def test_critic_adds_velocities_time_and_privileged_parameters(state):

@@ -12,17 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omnireset_core.policy import InvalidInputError, StaleInputError
-from omnireset_core.rotations import pose_in_frame, quat_to_rotvec
-
-# term -> the samples it needs: "joints", "fingers", "ee", "insertive", "receptive"
-TERM_SOURCES = {
-    "joint_pos": ("joints",),
-    "finger_travel": ("fingers",),
-    "ee_pose_b": ("ee",),
-    "insertive_pose_ee": ("ee", "insertive"),
-    "receptive_pose_ee": ("ee", "receptive"),
-    "insertive_pose_rcv": ("receptive", "insertive"),
-}
+from omnireset_core.spec.terms import TERM_SOURCES, term_value
 
 
 @dataclass(frozen=True)
@@ -43,11 +33,6 @@ def unsupported_terms(names) -> list[str]:
     return [n for n in names if n not in TERM_SOURCES]
 
 
-def pose6(pos_m, quat_wxyz) -> np.ndarray:
-    rotvec = quat_to_rotvec(np.asarray(quat_wxyz, dtype=np.float64))
-    return np.concatenate((np.asarray(pos_m, dtype=np.float64), rotvec))
-
-
 def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
                 insertive: StampedPose | None, receptive: StampedPose | None) -> dict[str, tuple[float, np.ndarray]]:
     """term -> (stamp_s, values (6,)) for the runtime. A sample never received raises
@@ -59,20 +44,14 @@ def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
         why = "; ".join(f"'obs/{n}' never received ({', '.join(s for s in TERM_SOURCES[n] if samples[s] is None)})"
                         for n in missing)
         raise StaleInputError(f"stale policy input: {why}", tuple(f"obs/{n}" for n in missing))
-    out = {}
-    for name in names:
-        if name == "joint_pos":
-            out[name] = (joints.stamp_s, joints.q_rad)
-        elif name == "finger_travel":
-            out[name] = (joints.stamp_s, np.array([np.mean(joints.finger_travel_m)]))
-        elif name == "ee_pose_b":
-            out[name] = (ee.stamp_s, pose6(ee.pos_m, ee.quat_wxyz))
-        else:
-            frame, other = (ee, insertive) if name == "insertive_pose_ee" else \
-                (ee, receptive) if name == "receptive_pose_ee" else (receptive, insertive)
-            relative = pose_in_frame(frame.pos_m, frame.quat_wxyz, other.pos_m, other.quat_wxyz)
-            out[name] = (min(frame.stamp_s, other.stamp_s), pose6(*relative))
-    return out
+    values = {n: (p.pos_m, p.quat_wxyz) for n, p in (("ee", ee), ("insertive", insertive), ("receptive", receptive))
+              if p is not None}
+    if joints is not None:
+        values["joints"] = joints.q_rad
+    if fingers is not None:
+        values["fingers"] = np.asarray(np.mean(fingers.finger_travel_m))
+    return {name: (min(samples[s].stamp_s for s in TERM_SOURCES[name]),
+                   np.asarray(term_value(name, values), dtype=np.float64)) for name in names}
 
 
 def rgb_frame(camera: str, encoding: str, height: int, width: int, step: int, data) -> np.ndarray:

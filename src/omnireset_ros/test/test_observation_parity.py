@@ -44,7 +44,7 @@ def test_deployment_and_training_build_the_same_observation_terms():
             for i in range(NUM_ENVS):
                 deployed = deployment_terms(s, i, names)
                 for name in names:
-                    trained = train_obs.ACTOR_TERMS[name](s)[i].numpy()
+                    trained = train_obs.actor_term(s, name)[i].numpy()
                     np.testing.assert_allclose(deployed[name], trained.reshape(deployed[name].shape), atol=1e-6,
                                                err_msg=f"term {name}, world {i}")
                     compared += 1

@@ -1,74 +1,40 @@
 """Observation terms ``<quantity>_<kernel>(state) -> (N, dim)`` and the actor / critic builders.
 
-The actor observation follows ``omnireset_core.spec.default_actor_observation`` term by term, so
-the exported policy reads exactly what ``PolicyRuntime`` assembles at deployment. Poses are
-(x, y, z [m], rotation vector [rad]).
+The actor observation follows ``omnireset_core.spec.default_actor_observation`` term by term,
+each computed by the core's ``spec.terms`` as the policy node does, so the exported policy reads
+exactly what ``PolicyRuntime`` assembles at deployment. Poses are (x, y, z [m], rotation vector [rad]).
 """
 from __future__ import annotations
 
 import torch
 
-from omnireset_core.rotations import quat_to_rotvec
 from omnireset_core.spec.contract import ObservationSpec, default_actor_observation
-from omnireset_core.rotations import pose_in_frame
-from omnireset_training.mdp.state import CellState, insertive_in_receptive
+from omnireset_core.spec.terms import term_value
+from omnireset_training.mdp.state import CellState
 
 
-def _pose6(pos, quat):
-    return torch.cat((pos, quat_to_rotvec(quat)), -1)
+def term_sources(s: CellState) -> dict:
+    """The measured quantities the core's term functions read (``omnireset_core.spec.terms``)."""
+    return {"joints": s.q_arm_rad, "fingers": s.finger_travel_m, "ee": (s.tcp_pos_b_m, s.tcp_quat_b),
+            "insertive": (s.insertive_pos_b_m, s.insertive_quat_b),
+            "receptive": (s.receptive_pos_b_m, s.receptive_quat_b)}
 
 
-def last_action_raw(s: CellState) -> torch.Tensor:
-    """The raw action applied at the previous policy step (the runtime feeds its own back)."""
-    return s.action
-
-
-def joint_pos_rad(s: CellState) -> torch.Tensor:
-    return s.q_arm_rad
-
-
-def finger_travel_m(s: CellState) -> torch.Tensor:
-    """Measured mean finger travel: tells a held object from an open gripper at step 0."""
-    return s.finger_travel_m[:, None]
-
-
-def ee_pose_b(s: CellState) -> torch.Tensor:
-    return _pose6(s.tcp_pos_b_m, s.tcp_quat_b)
-
-
-def insertive_pose_ee(s: CellState) -> torch.Tensor:
-    return _pose6(*pose_in_frame(s.tcp_pos_b_m, s.tcp_quat_b, s.insertive_pos_b_m, s.insertive_quat_b))
-
-
-def receptive_pose_ee(s: CellState) -> torch.Tensor:
-    return _pose6(*pose_in_frame(s.tcp_pos_b_m, s.tcp_quat_b, s.receptive_pos_b_m, s.receptive_quat_b))
-
-
-def insertive_pose_rcv(s: CellState) -> torch.Tensor:
-    return _pose6(*insertive_in_receptive(s))
-
-
-# Spec term name -> function. ``last_action`` is read after the step: the action just applied is
-# the "previous action" of the next policy query.
-ACTOR_TERMS = {
-    "last_action": last_action_raw,
-    "joint_pos": joint_pos_rad,
-    "finger_travel": finger_travel_m,
-    "ee_pose_b": ee_pose_b,
-    "insertive_pose_ee": insertive_pose_ee,
-    "receptive_pose_ee": receptive_pose_ee,
-    "insertive_pose_rcv": insertive_pose_rcv,
-}
+def actor_term(s: CellState, name: str, sources: dict | None = None) -> torch.Tensor:
+    """Term ``name`` (N, dim). ``last_action`` is the raw action applied at the previous policy
+    step (the runtime feeds its own back); every other term is the core's ``term_value``."""
+    if name == "last_action":
+        return s.action
+    return term_value(name, sources or term_sources(s))
 
 
 def actor_step(s: CellState, spec: ObservationSpec | None = None) -> torch.Tensor:
     """One history step (N, spec.step_dim) in the spec's term order."""
     spec = spec or default_actor_observation()
+    sources = term_sources(s)
     parts = []
     for term in spec.terms:
-        if term.name not in ACTOR_TERMS:
-            raise ValueError(f"observation term {term.name!r} has no implementation; known: {sorted(ACTOR_TERMS)}")
-        value = ACTOR_TERMS[term.name](s)
+        value = actor_term(s, term.name, sources)
         if value.shape[-1] != term.dim:
             raise ValueError(f"observation term {term.name!r} gives {value.shape[-1]} values, spec says {term.dim}")
         parts.append(value)
