@@ -15,7 +15,7 @@ import mujoco
 import mujoco.rollout
 import numpy as np
 
-from omnireset_core.control.osc import OscGains, osc_torque, pose_error
+from omnireset_core.control.osc import OscGains, track_target
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_sim.assets import FLANGE_T_TCP, build_cell_model, robotiq
@@ -93,8 +93,8 @@ class CellPhysics:
         target (N, 3), (N, 4) from the current joint state, with per-world gains kp, kd (N, 6)."""
         for _ in range(substeps):
             T, J = self.kinematics.tcp_pose_and_jacobian(self.q_arm)
-            error = pose_error(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), target_pos_b_m, target_quat_b)
-            self.step(osc_torque(J, self.qd_arm, error, gains, kp=kp, kd=kd))
+            self.step(track_target(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), J, self.qd_arm, target_pos_b_m,
+                                   target_quat_b, gains, kp=kp, kd=kd))
 
     def step(self, arm_torque_Nm: np.ndarray) -> None:
         """One physics step of every world with the given arm torques (N, 6)."""

@@ -16,7 +16,7 @@ from isaaclab.utils import configclass
 
 from omnireset_core.config import from_dict
 from omnireset_core.control.action import action_to_target
-from omnireset_core.control.osc import osc_torque, pose_error, scaled_gains
+from omnireset_core.control.osc import scaled_gains, track_target
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import matrix_to_quat
 from omnireset_core.spec.contract import default_actor_observation
@@ -188,9 +188,9 @@ class OscAction(ActionTerm):
         q = robot.joint_pos.torch[:, ctx.arm_ids].to(F64)
         qd = robot.joint_vel.torch[:, ctx.arm_ids].to(F64)
         T, J = _tcp(ctx, q)
-        error = pose_error(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), self._target_pos, self._target_quat)
         kp, kd = scaled_gains(ctx.cfg.gains, ctx.kp_scale)
-        tau = osc_torque(J, qd, error, ctx.cfg.gains, kp=kp, kd=kd)
+        tau = track_target(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), J, qd, self._target_pos, self._target_quat,
+                           ctx.cfg.gains, kp=kp, kd=kd)
         grip = torch.where(ctx.gripper_closed, self._grip_force, -self._grip_force).to(F64)
         effort = torch.cat((tau, grip[:, None].expand(-1, 2)), -1).float()
         ctx.robot.set_joint_effort_target_index(target=effort, joint_ids=self._joint_ids)

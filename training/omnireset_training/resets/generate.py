@@ -106,7 +106,11 @@ class ResetGenerator:
         return np.concatenate((pos, yaw_quats(_uniform(rng, r.yaw_rad, n))), axis=1)
 
     def sample(self, reset_type: str, rng: np.random.Generator, n: int) -> Candidates:
-        return getattr(self, f"_sample_{reset_type}")(rng, n)
+        samplers = {"reaching": self._sample_reaching, "near_object": self._sample_near_object,
+                    "stable_grasp": self._sample_stable_grasp, "near_goal": self._sample_near_goal}
+        if reset_type not in samplers:
+            raise ValueError(f"unknown reset type {reset_type!r}; types are {sorted(samplers)}")
+        return samplers[reset_type](rng, n)
 
     def _sample_reaching(self, rng, n) -> Candidates:
         s = self.config.reaching

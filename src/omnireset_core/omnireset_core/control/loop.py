@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from omnireset_core.control.osc import OscGains, osc_torque, pose_error
+from omnireset_core.control.osc import OscGains, track_target
 from omnireset_core.control.pacing import DeadlinePacer
 from omnireset_core.control.safety import SafetyLimits, SafetyMonitor
 from omnireset_core.interfaces import HardwareError, Robot
@@ -162,8 +162,7 @@ class ControlLoop:
                 mode, goal = LoopMode.HOLDING, self._hold
                 if target is not None:
                     cause, reason = HoldCause.STALE, f"target older than {self.limits.max_target_age_s} s"
-            err = pose_error(pos, quat, goal.pos_b_m, goal.quat_b_wxyz)
-            tau = osc_torque(jac, state.qd_radps, err, self.gains)  # clipped to gains.torque_limit_Nm
+            tau = track_target(pos, quat, jac, state.qd_radps, goal.pos_b_m, goal.quat_b_wxyz, self.gains)  # clipped
             if np.all(np.isfinite(tau)):
                 self.robot.command_torque(tau)
             else:

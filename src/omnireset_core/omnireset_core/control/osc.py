@@ -101,3 +101,12 @@ def osc_torque(jacobian_b, qd_radps, error, gains: OscGains, kp=None, kd=None):
     tau = xp.matmul(xp.matrix_transpose(jacobian_b), wrench[..., None])[..., 0]
     limit = vec(gains.torque_limit_Nm)
     return xp.minimum(xp.maximum(tau, -limit), limit)
+
+
+def track_target(tcp_pos_b_m, tcp_quat_b, jacobian_b, qd_radps, target_pos_b_m, target_quat_b, gains: OscGains,
+                 kp=None, kd=None):
+    """One OSC step towards a TCP target from the measured TCP pose and Jacobian: the torques
+    (..., 6) of ``osc_torque`` on the pose error. The 500 Hz loop and both training backends
+    call this between reading the joints and commanding the torques."""
+    error = pose_error(tcp_pos_b_m, tcp_quat_b, target_pos_b_m, target_quat_b)
+    return osc_torque(jacobian_b, qd_radps, error, gains, kp=kp, kd=kd)
