@@ -11,17 +11,12 @@ before activation.
 Decisions:
 - A checkpoint that does not load (missing, corrupted, wrong task or spec) leaves the node up
   with no policy: DIAGNOSTICS says ERROR with the reason, activation is refused with it.
-- Refused step (stale/missing/non-finite/invalid input): nothing is published (the controller
-  holds once the last target is older than its max_target_age_s), DIAGNOSTICS WARN names the
-  input(s) and ages. Commanding resumes by itself once inputs are fresh, unless the outage lasted
-  longer than ``deactivate_after_s`` (1.5 s: e.g. the controller died or restarted): then the node
-  deactivates and commanding needs an explicit activation again. If the last accepted
-  step is older than ``history_reset_gap_s`` (0.3 s: the controller has held the arm since), the
-  history is reset first (first-sample padding, as at an episode start: the stacked steps no
-  longer describe the motion); a shorter gap (a tick or two) keeps it, since padding mid-motion
-  would tell the policy the arm is still.
-- GRIPPER_OVERRIDE true (received within ``override_timeout_s``): no targets, the runtime is not
-  stepped; when it ends the history is reset (the release moved the scene to a new start state).
+- Activation, refused steps (nothing is published; DIAGNOSTICS WARN names the input(s) and
+  ages), history resets after a gap (``history_reset_gap_s``, 0.3 s), deactivation after an
+  outage once commanding (``deactivate_after_s``, 1.5 s: the controller died or restarted) and
+  the supervisor's GRIPPER_OVERRIDE (true within ``override_timeout_s``: no targets, the runtime
+  not stepped, a reset history afterwards) are the core's ``PolicySession``
+  (``omnireset_core.policy.session``, tested without ROS); this node feeds it and publishes.
 - ``checkpoint`` and ``task`` are dynamic: setting either reloads; reloading while active
   deactivates first (the caller, e.g. the scheduler, activates again).
 - Relative checkpoint paths resolve as documented in ``policy_paths`` (working directory, source
@@ -57,6 +52,7 @@ from omnireset_core.policy import (
     VisionSpec,
 )
 from omnireset_core.policy.scripted import SCRIPTED_NOTE
+from omnireset_core.policy.session import PolicySession, SessionLimits
 from omnireset_core.spec.contract import ActionSpec, default_actor_observation
 from omnireset_core.tasks import load_task
 from omnireset_core.tasks.definition import TaskDefinition
@@ -100,13 +96,16 @@ class PolicyNode(Node):
                       "period plus rendering/transport", 0.001, 10.0),
             ee_pose_s=p("max_ee_pose_age_s", 0.05, "Oldest usable measured TCP pose at a step [s] (the target is "
                         "built from it): five 100 Hz periods, room for the DDS hop and executor latency", 0.001, 10.0))
-        self.history_reset_gap_s = p(
-            "history_reset_gap_s", 0.3, "After refused steps, resume from a reset history if the last accepted "
-            "step is older than this [s] (the controller has held the arm since, at 0.3 s); else keep it", 0.0, 60.0)
-        self.deactivate_after_s = p(
-            "deactivate_after_s", 1.5, "Refused steps for longer than this after an accepted step since activation "
-            "deactivate the node (a controller that died or restarted): resuming needs an activation [s]",
-            0.2, 60.0)
+        core_session = SessionLimits()
+        self.session_limits = SessionLimits(
+            history_reset_gap_s=p(
+                "history_reset_gap_s", core_session.history_reset_gap_s, "After refused steps, resume from a reset "
+                "history if the last accepted step is older than this [s] (the controller has held the arm since, "
+                "at 0.3 s); else keep it", 0.0, 60.0),
+            deactivate_after_s=p(
+                "deactivate_after_s", core_session.deactivate_after_s, "Refused steps for longer than this after an "
+                "accepted step since activation deactivate the node (a controller that died or restarted): "
+                "resuming needs an activation [s]", 0.2, 60.0))
         self.autostart = p("autostart", False, "Activate as soon as the checkpoint has loaded")
         self.override_timeout_s = p("override_timeout_s", 0.5, "A true GRIPPER_OVERRIDE counts for this long "
                                     "after it was received [s] (the supervisor repeats it at 10 Hz)", 0.05, 10.0)
@@ -126,19 +125,11 @@ class PolicyNode(Node):
         self._override = (False, -np.inf)  # (value, time.monotonic() of receipt)
 
         self.runtime: PolicyRuntime | None = None
+        self.session: PolicySession | None = None  # activation, refusals, override: around the runtime
         self.load_error = "not loaded yet"
         self.placeholder = self.scripted = False
         self.notes = ""
         self.task_name = ""
-        self.active = False
-        self._needs_reset = False
-        self._last_step_s = -float("inf")  # ROS time of the last accepted step
-        self._activated_s = -float("inf")  # ROS time of the last activation
-        self._overridden = False
-        self._refusal: PolicyInputError | None = None  # in force while steps are refused
-        self._refused_steps = 0
-        self.last_refusal = ""  # last refusal message, kept after recovery
-        self.refusals = 0
         self.publish_count = 0
         self.task_def: TaskDefinition | None = None
         self._last_target = None  # (ROS time, pos_b_m, quat_b_wxyz) of the last target sent
@@ -183,8 +174,7 @@ class PolicyNode(Node):
         """(Re)load checkpoint + task from the parameters; on failure keep no policy and say why."""
         checkpoint = self.get_parameter("checkpoint").value
         task = self.get_parameter("task").value
-        self.runtime, self.placeholder, self.scripted, self.notes = None, False, False, ""
-        self._refusal, self._refused_steps = None, 0
+        self.runtime, self.session, self.placeholder, self.scripted, self.notes = None, None, False, False, ""
         path, tried = resolve(checkpoint)
         try:
             try:
@@ -206,7 +196,7 @@ class PolicyNode(Node):
             self.get_logger().error(f"checkpoint not loaded, activation refused: {self.load_error}")
             self._publish_diagnostics()
             return
-        self.runtime, self.load_error = runtime, ""
+        self.runtime, self.session, self.load_error = runtime, PolicySession(runtime, self.session_limits), ""
         md = runtime.metadata
         self.notes, self.placeholder = md.notes, is_placeholder(md.notes)
         self.scripted = md.notes.startswith(SCRIPTED_NOTE)
@@ -240,7 +230,7 @@ class PolicyNode(Node):
         if not changed:
             return
         if self.active:
-            self.active = False
+            self.session.deactivate()
             self.get_logger().info(f"{', '.join(changed)} changed: deactivated to reload")
         self._load()
 
@@ -282,16 +272,17 @@ class PolicyNode(Node):
         return value and time.monotonic() - received <= self.override_timeout_s
 
     # --- activation ------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.session is not None and self.session.active
+
     def _activate(self) -> None:
-        self.runtime.reset()
-        self._needs_reset = False
-        self.active = True
-        self._activated_s = ros_now_s(self)
+        self.session.activate(ros_now_s(self))
         self.get_logger().info("activated: commanding")
 
     def _on_activate(self, request, response):
         if request.data:
-            if self.runtime is None:
+            if self.session is None:
                 response.success, response.message = False, self.load_error
                 self.get_logger().warn(f"activation refused: {self.load_error}")
             elif self.active:
@@ -302,60 +293,40 @@ class PolicyNode(Node):
         else:
             if self.active:
                 self.get_logger().info("deactivated: not commanding")
-            self.active = False
+                self.session.deactivate()
             response.success, response.message = True, "deactivated"
         self._publish_diagnostics()
         return response
 
     # --- the policy step -------------------------------------------------------------------
     def _tick(self) -> None:
-        if self.runtime is None:
+        if self.session is None:
             return
-        if self._override_active():
-            if not self._overridden:
-                self.get_logger().info("supervisor override: no targets, the controller holds")
-            self._overridden, self._needs_reset = True, True
-            return
-        if self._overridden:
-            self._overridden = False
-            self.get_logger().info("supervisor override ended: resuming from a reset history")
-        now_s = ros_now_s(self)
-        gap_s = now_s - self._last_step_s
-        if self._needs_reset or (self._refusal is not None and gap_s > self.history_reset_gap_s):
-            self.runtime.reset()
-            self._needs_reset = False
         try:
-            command = self._step(now_s)
-        except PolicyInputError as exc:
-            self._on_refused(exc)
-            commanded = self._last_step_s >= self._activated_s  # an outage after commanding, not a slow start
-            outage_s = now_s - self._last_step_s
-            if self.active and commanded and outage_s > self.deactivate_after_s:
-                self.active = False
-                self.get_logger().error(f"inputs refused for {outage_s:.1f} s (> deactivate_after_s "
-                                        f"{self.deactivate_after_s} s): deactivated; activate again to resume")
-                self._publish_diagnostics()
-            return
+            result = self.session.tick(ros_now_s(self), self._step, self._override_active())
         except Exception as exc:  # the module itself failed: the policy is unusable until reloaded
-            self.runtime, self.active = None, False
+            self.runtime, self.session = None, None
             self.load_error = f"policy step failed, reload to retry: {type(exc).__name__}: {exc}"
             self.get_logger().error(f"{self.load_error}; deactivated")
             self._publish_diagnostics()
             return
-        self._last_step_s = now_s
-        if self._refusal is not None:
-            kept = "reset" if gap_s > self.history_reset_gap_s else "kept"
-            since = f"{gap_s:.2f} s since the last step" if gap_s < float("inf") else "first step"
-            self.get_logger().info(f"inputs usable again after {self._refused_steps} refused step(s), {since}: "
-                                   f"history {kept}")
-            self._refusal, self._refused_steps = None, 0
+        log = self.get_logger()
+        for notice in result.notices:  # rclpy needs one severity per call site
+            if notice.level == "error":
+                log.error(notice.text)
+            elif notice.level == "warn":
+                log.warn(notice.text)
+            else:
+                log.info(notice.text)
+        if result.changed:
             self._publish_diagnostics()
-        if self.active:
+        command = result.command
+        if command is not None:
             stamp = s_to_stamp(command.stamp_s)
             self.pub_target.publish(pose_msg(command.target_pos_b, command.target_quat_b, stamp, topics.BASE_FRAME))
             self.pub_gripper.publish(Bool(data=bool(command.gripper_close)))
             self.publish_count += 1
-            self._last_target = (now_s, command.target_pos_b, command.target_quat_b)
+            self._last_target = (ros_now_s(self), command.target_pos_b, command.target_quat_b)
 
     def _step(self, now_s: float):
         rt = self.runtime
@@ -378,20 +349,6 @@ class PolicyNode(Node):
         self._latency_ms.append(1e3 * (time.perf_counter() - start))
         return command
 
-    def _on_refused(self, exc: PolicyInputError) -> None:
-        self.refusals += 1
-        self._refused_steps += 1
-        self.last_refusal = str(exc)
-        first = self._refusal is None or set(self._refusal.inputs) != set(exc.inputs)
-        self._refusal = exc
-        if first:  # log and report when a refusal starts or the refused inputs change
-            text = f"step refused, not commanding: {exc}"
-            if self.active:  # rclpy needs one severity per call site
-                self.get_logger().warn(text)
-            else:
-                self.get_logger().info(text)
-            self._publish_diagnostics()
-
     def _publish_markers(self) -> None:
         if self.task_def is None:
             return
@@ -405,11 +362,13 @@ class PolicyNode(Node):
     # --- diagnostics -----------------------------------------------------------------------
     def diagnostic_status(self) -> DiagnosticStatus:
         d = DiagnosticStatus(name=DIAGNOSTIC_NAME, hardware_id="policy")
-        if self.runtime is None:
+        session = self.session
+        refusal = session.refusal if session is not None else None
+        if session is None:
             d.level, d.message = DiagnosticStatus.ERROR, f"no policy: {self.load_error}"
-        elif self._refusal is not None:
-            d.level, d.message = refusal_status(self._refusal)
-        elif self._overridden:
+        elif refusal is not None:
+            d.level, d.message = refusal_status(refusal)
+        elif session.overridden:
             d.level, d.message = DiagnosticStatus.OK, "overridden by the supervisor"
         elif self.placeholder:
             d.level, d.message = DiagnosticStatus.WARN, "placeholder checkpoint, not trained"
@@ -425,14 +384,14 @@ class PolicyNode(Node):
             "placeholder": self.placeholder,
             "scripted": self.scripted,
             "active": self.active,
-            "overridden": self._overridden,
+            "overridden": session is not None and session.overridden,
             "checkpoint": self.get_parameter("checkpoint").value,
             "task": self.task_name,
             "kind": self.kind,
             "load_error": self.load_error,
-            "refused_inputs": ",".join(self._refusal.inputs) if self._refusal is not None else "",
-            "last_refusal": self.last_refusal,
-            "refusals": self.refusals,
+            "refused_inputs": ",".join(refusal.inputs) if refusal is not None else "",
+            "last_refusal": session.last_refusal if session is not None else "",
+            "refusals": session.refusals if session is not None else 0,
             "step_latency_p50_ms": f"{p50:.3f}",
             "step_latency_p99_ms": f"{p99:.3f}",
             "publish_count": self.publish_count,
