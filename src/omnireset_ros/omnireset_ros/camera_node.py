@@ -24,8 +24,8 @@ from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.camera_sources import RealSource, SimSource
 from omnireset_ros.conversions import pose_from_msg, ros_now_s, s_to_stamp
+from omnireset_sim.assets.objects import TWIN_OBJECTS
 
-TWIN_OBJECTS = ("peg", "peg_hole")
 INTRINSICS_TOLERANCE = 0.02  # relative difference device vs cameras.yaml that earns a warning
 STALL_PERIODS = 5  # a camera without a new frame for this many periods is reported as stalled
 DIAGNOSTIC_NAME = "omnireset/cameras"

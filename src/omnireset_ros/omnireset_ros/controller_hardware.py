@@ -14,10 +14,10 @@ import numpy as np
 from omnireset_core.interfaces import Gripper, HardwareError, Robot
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
+from omnireset_sim.assets.objects import TWIN_OBJECTS
 from omnireset_sim.assets.robotiq import FINGER_TRAVEL_M, LEFT_JOINT, RIGHT_JOINT
 
 FINGER_JOINTS = (LEFT_JOINT, RIGHT_JOINT)
-TWIN_OBJECTS = ("peg", "peg_hole")
 
 
 class Backend:

@@ -9,6 +9,7 @@ from omnireset_sim.assets.mjcf import CONTACT_OBJECT, CONTACT_WORLD, fmt
 from omnireset_sim.config import HoleConfig, PegConfig
 
 PEG_BODY, PEG_GEOM, HOLE_BODY = "peg", "peg_geom", "peg_hole"
+TWIN_OBJECTS = (PEG_BODY, HOLE_BODY)  # the movable parts of the twin, whose ground-truth poses it publishes
 
 
 def peg_body_xml(peg: PegConfig) -> str:
