@@ -20,20 +20,22 @@ from multiprocessing.connection import Connection
 import numpy as np
 
 from omnireset_sim.config import CellConfig
-from omnireset_training.physics import CellPhysics, buffer_shapes
+from omnireset_training.physics import CellPhysics
+
+
+def _nbytes(shape: tuple[int, ...], dtype) -> int:
+    return max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
 
 
 def _shared_array(shape: tuple[int, ...], dtype) -> tuple[np.ndarray, int]:
     """A zeroed array in anonymous shared memory and the memfd it lives in."""
-    nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
     fd = os.memfd_create("omnireset_physics")
-    os.ftruncate(fd, nbytes)
-    return np.frombuffer(mmap.mmap(fd, nbytes), dtype=dtype, count=int(np.prod(shape))).reshape(shape), fd
+    os.ftruncate(fd, _nbytes(shape, dtype))
+    return _attach(fd, shape, dtype), fd
 
 
 def _attach(fd: int, shape: tuple[int, ...], dtype) -> np.ndarray:
-    nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
-    return np.frombuffer(mmap.mmap(fd, nbytes), dtype=dtype, count=int(np.prod(shape))).reshape(shape)
+    return np.frombuffer(mmap.mmap(fd, _nbytes(shape, dtype)), dtype=dtype, count=int(np.prod(shape))).reshape(shape)
 
 
 class ParallelCellPhysics(CellPhysics):
@@ -47,14 +49,13 @@ class ParallelCellPhysics(CellPhysics):
         self.num_workers = num_workers
         self._fds: list[int] = []
         self._workers: list[tuple[subprocess.Popen, Connection, Connection]] = []
-        super().__init__(num_worlds, cell, timestep_s, buffers=self._shared_buffers(cell, timestep_s, num_worlds))
+        super().__init__(num_worlds, cell, timestep_s)
 
-    def _shared_buffers(self, cell, timestep_s, num_worlds):
-        from omnireset_sim.assets import build_cell_model
-
-        self._shapes = buffer_shapes(build_cell_model(cell or CellConfig(), None, timestep_s=timestep_s), num_worlds)
+    def _allocate(self, shapes) -> tuple[np.ndarray, ...]:
+        """The arrays in shared memory; their memfds are passed to the workers, then closed."""
+        self._shapes = shapes
         arrays = []
-        for shape, dtype in self._shapes:
+        for shape, dtype in shapes:
             array, fd = _shared_array(shape, dtype)
             arrays.append(array)
             self._fds.append(fd)

@@ -62,9 +62,8 @@ class CellPhysics:
         self.hole_pos = m.nu + 3 * mocap + np.arange(3)
         self.hole_quat = m.nu + 3 * m.nmocap + 4 * mocap + np.arange(4)
 
-        shapes = buffer_shapes(m, num_worlds)
-        self.state, self.control, self.diverged = buffers or tuple(np.zeros(s, t) for s, t in shapes)
         # diverged: set by step, cleared by reset_worlds
+        self.state, self.control, self.diverged = buffers or self._allocate(buffer_shapes(m, num_worlds))
         d = mujoco.MjData(m)
         mujoco.mj_getState(m, d, self.state[0], STATE_SPEC)
         mujoco.mj_getState(m, d, self.control[0, 0], CONTROL_SPEC)
@@ -76,6 +75,9 @@ class CellPhysics:
         self.robot_bodies = np.array([m.body(n).id for n in LINK_NAMES + ("gripper", "left_finger", "right_finger")])
         self._peg_corners = insertive_corners(m, self._groups["insertive"])
         self._start_worlds()
+
+    def _allocate(self, shapes) -> tuple[np.ndarray, ...]:
+        return tuple(np.zeros(shape, dtype) for shape, dtype in shapes)
 
     def _start_worlds(self) -> None:
         self.models = [copy.deepcopy(self.model) for _ in range(self.num_worlds)]

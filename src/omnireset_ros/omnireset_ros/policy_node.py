@@ -124,8 +124,7 @@ class PolicyNode(Node):
         self._images: dict[str, Image] = {}
         self._override = (False, -np.inf)  # (value, time.monotonic() of receipt)
 
-        self.runtime: PolicyRuntime | None = None
-        self.session: PolicySession | None = None  # activation, refusals, override: around the runtime
+        self.session: PolicySession | None = None  # the loaded runtime, with activation, refusals, override
         self.load_error = "not loaded yet"
         self.placeholder = self.scripted = False
         self.notes = ""
@@ -152,7 +151,7 @@ class PolicyNode(Node):
         self.add_post_set_parameters_callback(self._on_dynamic_set)
 
         self._load()
-        if self.autostart and self.runtime is not None:
+        if self.autostart and self.session is not None:
             self._activate()
         self.create_timer(1.0 / self.rate_hz, self._tick)
         self.create_timer(1.0 / self.rate_hz, self._publish_markers)
@@ -174,7 +173,7 @@ class PolicyNode(Node):
         """(Re)load checkpoint + task from the parameters; on failure keep no policy and say why."""
         checkpoint = self.get_parameter("checkpoint").value
         task = self.get_parameter("task").value
-        self.runtime, self.session, self.placeholder, self.scripted, self.notes = None, None, False, False, ""
+        self.session, self.placeholder, self.scripted, self.notes = None, False, False, ""
         path, tried = resolve(checkpoint)
         try:
             try:
@@ -196,7 +195,7 @@ class PolicyNode(Node):
             self.get_logger().error(f"checkpoint not loaded, activation refused: {self.load_error}")
             self._publish_diagnostics()
             return
-        self.runtime, self.session, self.load_error = runtime, PolicySession(runtime, self.session_limits), ""
+        self.session, self.load_error = PolicySession(runtime, self.session_limits), ""
         md = runtime.metadata
         self.notes, self.placeholder = md.notes, is_placeholder(md.notes)
         self.scripted = md.notes.startswith(SCRIPTED_NOTE)
@@ -305,7 +304,7 @@ class PolicyNode(Node):
         try:
             result = self.session.tick(ros_now_s(self), self._step, self._override_active())
         except Exception as exc:  # the module itself failed: the policy is unusable until reloaded
-            self.runtime, self.session = None, None
+            self.session = None
             self.load_error = f"policy step failed, reload to retry: {type(exc).__name__}: {exc}"
             self.get_logger().error(f"{self.load_error}; deactivated")
             self._publish_diagnostics()
@@ -329,7 +328,7 @@ class PolicyNode(Node):
             self._last_target = (ros_now_s(self), command.target_pos_b, command.target_quat_b)
 
     def _step(self, now_s: float):
-        rt = self.runtime
+        rt = self.session.runtime
         insertive, receptive = self._objects.values()
         obs = build_terms([t.name for t in rt.caller_terms], self._joints, self._ee, insertive, receptive)
         frames = {}
@@ -380,7 +379,7 @@ class PolicyNode(Node):
         lat = np.asarray(self._latency_ms)
         p50, p99 = np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2
         values = {
-            "loaded": self.runtime is not None,
+            "loaded": self.session is not None,
             "placeholder": self.placeholder,
             "scripted": self.scripted,
             "active": self.active,

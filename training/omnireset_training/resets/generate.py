@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from omnireset_core.kinematics.ik import solve_ik_batch
 from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix
 from omnireset_core.tasks import TaskDefinition, is_assembled, load_task
 from omnireset_sim.config import CellConfig
@@ -29,7 +30,6 @@ from omnireset_training.resets.config import (
     config_to_dict,
     write_resolved_config,
 )
-from omnireset_core.kinematics.ik import solve_ik_batch
 from omnireset_training.resets.grasps import sample_grasps
 from omnireset_training.resets.partial_assemblies import generate_partial_assemblies
 from omnireset_training.resets.physics import (
