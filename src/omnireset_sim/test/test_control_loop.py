@@ -130,6 +130,27 @@ def test_a_target_stamped_in_the_future_is_refused_and_the_arm_holds(twin):
     assert loop.tick().mode is LoopMode.TRACKING
 
 
+def test_a_refusal_that_arrives_during_a_tick_is_reported_not_overwritten(twin):
+    """Inputs arrive on other threads while a tick runs: a target refused between the tick's read
+    of the hold cause and the end of that tick must still be what the next status reports."""
+    cell, robot = twin
+    loop = make_loop(cell, robot)
+    start = loop.tick()
+    loop.clear_target()
+    command_torque = robot.command_torque
+
+    def refuse_mid_tick(tau):  # the executor thread delivers a future-stamped target now
+        command_torque(tau)
+        robot.command_torque = command_torque
+        loop.set_target(start.tcp_pos_b_m, start.tcp_quat_b_wxyz, cell.time_s + 30.0)
+
+    robot.command_torque = refuse_mid_tick
+    during = loop.tick()
+    assert during.reason == "target cleared"  # read before the refusal
+    after = run(loop, 0.1)
+    assert after[-1].hold_cause is HoldCause.REFUSED and "in the future" in after[-1].reason, after[-1].reason
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_target_is_refused_and_the_arm_holds(twin, bad):
     cell, robot = twin

@@ -98,8 +98,8 @@ class ControlLoop:
         self._target: _Target | None = None
         self._hold: _Target | None = None
         self._fault: str | None = None
-        self._mode, self._reason = LoopMode.HOLDING, HoldCause.NO_TARGET.value
-        self._cause = HoldCause.NO_TARGET
+        # Why the loop holds when it has no target: written by the inputs only, read by the tick.
+        self._cause, self._reason = HoldCause.NO_TARGET, HoldCause.NO_TARGET.value
         self._refused = 0
         self._ticks = 0
         self._status: LoopStatus | None = None
@@ -171,7 +171,6 @@ class ControlLoop:
                 mode, reason, tau = LoopMode.STOPPED, "safety stop: non-finite torque", np.zeros(6)
                 self.robot.hold_position()
         with self._lock:
-            self._mode, self._reason, self._cause = mode, reason, cause
             self._ticks += 1
             self._status = LoopStatus(
                 mode, reason, now, state.q_rad, state.qd_radps, pos, quat,
@@ -204,10 +203,8 @@ class ControlLoop:
                 self._wake_s[i % self._wake_s.size] = self.pacer.wait()
                 i += 1
         except HardwareError as exc:
-            with self._lock:
-                self._mode, self._reason = LoopMode.FAILED, f"robot connection lost: {exc}"
             if self._status is not None:
-                self._status = replace(self._status, mode=LoopMode.FAILED, reason=self._reason)
+                self._status = replace(self._status, mode=LoopMode.FAILED, reason=f"robot connection lost: {exc}")
 
     def status(self) -> LoopStatus | None:
         return self._status
