@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         register = None
     if register is not None:
         register(sub)
+    from omnireset_training.sysid.cli import register as register_sysid
+
+    register_sysid(sub)
     return parser
 
 

@@ -151,13 +151,13 @@ def validate_arrays(arrays: dict, spec: dict, where: str, optional: dict | None 
     return int(rows or 0)
 
 
-def _npz_bytes(arrays: dict) -> bytes:
+def npz_bytes(arrays: dict) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     return buffer.getvalue()
 
 
-def _load_npz(path: Path, expected_sha256: str | None) -> dict:
+def load_npz(path: Path, expected_sha256: str | None) -> dict:
     if not path.is_file():
         raise ValueError(f"dataset file {path} is listed in the manifest but missing")
     data = path.read_bytes()
@@ -281,7 +281,7 @@ def write_shard(folder: str | Path, reset_type: str, index: int, arrays: dict, i
     statistics); returns its manifest entry."""
     name = shard_name(reset_type, index)
     count = validate_arrays(arrays, SHARD_ARRAYS, name, OPTIONAL_SHARD_ARRAYS)
-    data = _npz_bytes(arrays)
+    data = npz_bytes(arrays)
     atomic_write_bytes(Path(folder) / name, data)
     manifest = read_manifest(folder)
     entry = {"type": reset_type, "index": int(index), "count": count, "sha256": sha256_bytes(data)}
@@ -298,7 +298,7 @@ def write_aux_file(folder: str | Path, name: str, arrays: dict, info: dict | Non
     if name not in AUX_ARRAYS:
         raise ValueError(f"unknown auxiliary file {name!r}; expected one of {sorted(AUX_ARRAYS)}")
     count = validate_arrays(arrays, AUX_ARRAYS[name], name)
-    data = _npz_bytes(arrays)
+    data = npz_bytes(arrays)
     atomic_write_bytes(Path(folder) / name, data)
     manifest = read_manifest(folder)
     entry = {"count": count, "sha256": sha256_bytes(data), "info": info or {}}
@@ -321,7 +321,7 @@ def complete_shards(folder: str | Path, reset_type: str) -> dict[int, int]:
         if entry.get("type") != reset_type:
             continue
         try:
-            arrays = _load_npz(folder / name, entry.get("sha256"))
+            arrays = load_npz(folder / name, entry.get("sha256"))
             count = validate_arrays(arrays, SHARD_ARRAYS, name, OPTIONAL_SHARD_ARRAYS)
         except ValueError:
             continue
@@ -341,7 +341,7 @@ def load_aux_file(folder: str | Path, name: str) -> dict:
     entry = read_manifest(folder)["files"].get(name)
     if entry is None:
         raise ValueError(f"{folder}: {name} is not listed in the manifest")
-    arrays = _load_npz(folder / name, entry.get("sha256"))
+    arrays = load_npz(folder / name, entry.get("sha256"))
     validate_arrays(arrays, AUX_ARRAYS[name], str(folder / name))
     return arrays
 
@@ -367,7 +367,7 @@ class ResetDataset:
         for name, entry in manifest["shards"].items():
             if entry.get("type") not in parts:
                 continue
-            arrays = _load_npz(folder / name, entry.get("sha256"))
+            arrays = load_npz(folder / name, entry.get("sha256"))
             count = validate_arrays(arrays, SHARD_ARRAYS, str(folder / name), OPTIONAL_SHARD_ARRAYS)
             if count != entry.get("count"):
                 raise ValueError(f"dataset file {folder / name} has {count} rows, the manifest says {entry.get('count')}")

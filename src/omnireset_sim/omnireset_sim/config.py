@@ -76,6 +76,8 @@ class PhysicsConfig:
 class ArmConfig:
     armature_kgm2: tuple[float, ...] = (0.1, 0.1, 0.1, 0.1, 0.1, 0.1)  # reflected rotor inertia
     damping_Nms_per_rad: tuple[float, ...] = (1.0, 1.0, 1.0, 0.2, 0.2, 0.2)  # viscous joint friction
+    frictionloss_Nm: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # Coulomb joint friction
+    motor_delay_steps: int = 0  # control periods between a torque command and its effect
     # Joint-space hold (the UR's own position control after hold_position()).
     hold_kp_Nm_per_rad: tuple[float, ...] = (3000.0, 3000.0, 3000.0, 300.0, 300.0, 300.0)
     hold_kd_Nms_per_rad: tuple[float, ...] = (150.0, 150.0, 150.0, 15.0, 15.0, 15.0)
@@ -85,6 +87,10 @@ class ArmConfig:
     def __post_init__(self):
         _check_vector_min("ArmConfig.armature_kgm2", self.armature_kgm2, 6, 0.0)
         _check_vector_min("ArmConfig.damping_Nms_per_rad", self.damping_Nms_per_rad, 6, 0.0)
+        _check_vector_min("ArmConfig.frictionloss_Nm", self.frictionloss_Nm, 6, 0.0)
+        check_range("ArmConfig.motor_delay_steps", self.motor_delay_steps, 0, 10)
+        if int(self.motor_delay_steps) != self.motor_delay_steps:
+            raise ValueError(f"ArmConfig.motor_delay_steps must be a whole number, got {self.motor_delay_steps}")
         check_finite_vector("ArmConfig.hold_kp_Nm_per_rad", self.hold_kp_Nm_per_rad, 6, positive=True)
         check_finite_vector("ArmConfig.hold_kd_Nms_per_rad", self.hold_kd_Nms_per_rad, 6, positive=True)
         check_finite_vector("ArmConfig.home_q_rad", self.home_q_rad, 6)
@@ -255,9 +261,17 @@ def cell_config_from_dict(data: dict, where: str = "cell") -> CellConfig:
         raise ValueError(f"{where}: {exc}") from None
 
 
-def load_cell_config(path: str | Path | None = None) -> CellConfig:
+def load_cell_config(path: str | Path | None = None, dynamics: str | Path | None = None) -> CellConfig:
+    """cell.yaml (default: the workspace's); ``dynamics``: a file with an ``arm:`` section (e.g. the
+    joint dynamics identified by ``omnireset-train sysid-identify``) whose fields replace the cell's."""
     path = Path(path) if path is not None else config_dir() / "cell.yaml"
-    return cell_config_from_dict(read_yaml(path), where=path.name)
+    data = read_yaml(path)
+    if dynamics is not None:
+        overlay = read_yaml(dynamics, "joint dynamics")
+        if set(overlay) != {"arm"} or not isinstance(overlay["arm"], dict):
+            raise ValueError(f"{dynamics}: expected one 'arm:' mapping of ArmConfig fields, got {sorted(overlay)}")
+        data = {**data, "arm": {**(data.get("arm") or {}), **overlay["arm"]}}
+    return cell_config_from_dict(data, where=path.name if dynamics is None else f"{path.name} + {Path(dynamics).name}")
 
 
 def cameras_config_from_dict(data: dict, where: str = "cameras") -> CamerasConfig:

@@ -10,6 +10,7 @@ the real arm, and commands only set the torque.
 """
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
@@ -223,7 +224,9 @@ class TwinRobot(Robot):
     commands only set the torque, and a torque older than ``command_timeout_s`` makes the arm hold
     (as the UR does when its torque stream stops).
 
-    ``command_torque`` (re)enters torque control. ``hold_position`` latches the joint positions
+    ``command_torque`` (re)enters torque control; with ``ArmConfig.motor_delay_steps`` = d, the
+    torque that acts is the one commanded d calls before (zero torque until there is one).
+    ``hold_position`` latches the joint positions
     of the moment it is first called and holds them with a stiff joint PD (the UR's own position
     control) until the next ``command_torque``; torques are on top of gravity compensation.
     """
@@ -247,6 +250,7 @@ class TwinRobot(Robot):
         self.free_running = free_running
         self.command_timeout_s = command_timeout_s
         self._connected = False
+        self._delayed_Nm = collections.deque([np.zeros(6)] * cell.config.arm.motor_delay_steps)
         self._last_command_s = -np.inf
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -286,7 +290,8 @@ class TwinRobot(Robot):
         with self.cell.lock:
             if self.cell.holding:
                 self.cell.set_torque_mode()
-            self.cell.set_arm_torque(tau)
+            self._delayed_Nm.append(tau)
+            self.cell.set_arm_torque(self._delayed_Nm.popleft())
             self._last_command_s = time.monotonic()
             if not self.free_running:
                 self.cell.step(self.substeps)

@@ -7,6 +7,8 @@ are folded into each body's placement, so qpos equals the controller's joint rea
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES, URParameters
@@ -21,6 +23,9 @@ from omnireset_sim.assets.mjcf import (
     rot_z,
     transform,
 )
+
+if TYPE_CHECKING:
+    from omnireset_sim.config import ArmConfig
 
 LINK_NAMES = tuple(f"link{i}" for i in range(1, 7))
 FLANGE_BODY = "flange"
@@ -76,12 +81,12 @@ def link_fixed_transforms(params: URParameters) -> np.ndarray:
 
 def arm_bodies_xml(
     params: URParameters,
-    armature_kgm2,
-    damping_Nms_per_rad,
+    joints: ArmConfig,
     flange_children: str = "",
     rgba: str = "0.7 0.72 0.75 1",
 ) -> str:
-    """Nested <body> text of links 1..6 plus the ``flange`` body (DH frame 6) and its children."""
+    """Nested <body> text of links 1..6 (joint armature and friction from ``joints``) plus the
+    ``flange`` body (DH frame 6) and its children."""
     _, _, _, theta0 = params.dh()
     fixed = link_fixed_transforms(params)
     lo, hi = params.joint_lower_rad, params.joint_upper_rad
@@ -105,7 +110,8 @@ def arm_bodies_xml(
             f'  <inertial pos="{fmt(com_body[:3])}" quat="{fmt(matrix_to_quat(R_fix))}" mass="{params.link_mass_kg[i]:.17g}" '
             f'diaginertia="{fmt(inertia)}"/>\n'
             f'  <joint name="{JOINT_NAMES[i]}" type="hinge" axis="0 0 1" range="{joint_range}" limited="true" '
-            f'armature="{float(armature_kgm2[i]):g}" damping="{float(damping_Nms_per_rad[i]):g}"/>\n'
+            f'armature="{joints.armature_kgm2[i]:g}" damping="{joints.damping_Nms_per_rad[i]:g}" '
+            f'frictionloss="{joints.frictionloss_Nm[i]:g}"/>\n'
             + "\n".join("  " + g for g in geoms)
         )
         closing.append("</body>")

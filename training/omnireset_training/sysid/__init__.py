@@ -1,0 +1,1 @@
+"""System identification: chirp recordings and the CMA-ES fit of the joint dynamics."""
