@@ -74,11 +74,8 @@ class Replay:
     """Up to ``worlds`` candidates replayed at once through one recording."""
 
     def __init__(self, recording: Recording, cell: CellConfig, worlds: int):
-        if abs(cell.physics.timestep_s - 1.0 / recording.rate_hz) > 1e-9:
-            cell = dataclasses.replace(cell, physics=dataclasses.replace(
-                cell.physics, timestep_s=1.0 / recording.rate_hz, control_period_s=1.0 / recording.rate_hz))
         self.recording, self.cell = recording, cell
-        self.physics = CellPhysics(worlds, cell, timestep_s=cell.physics.timestep_s)
+        self.physics = CellPhysics(worlds, cell, timestep_s=1.0 / recording.rate_hz)  # one physics step per tick
         self.arm_dofs = self.physics.arm_qd - 1 - self.physics.model.nq
 
     def close(self) -> None:
@@ -146,14 +143,15 @@ def identify(recording: Recording, cell: CellConfig, out: str | Path, generation
     start = JointDynamics.of(cell.arm)
     replay = Replay(recording, cell, population)
     try:
-        start_rmse = float(replay.rmse_deg(replay.run([start]))[0])
         key = {"recording_sha256": sha256_bytes(npz_bytes(recording.arrays)), "population": population, "seed": seed,
                "start": start.to_vector().tolist()}
         state = _load_state(out / STATE_FILE, key)
         if state is None:
+            start_rmse = float(replay.rmse_deg(replay.run([start]))[0])
             optimizer = cmaes.CMA(mean=start.to_vector(), sigma=sigma, bounds=np.array([[0.0, 1.0]] * NUM_PARAMETERS),
                                   seed=seed, population_size=population)
-            state = {"key": key, "optimizer": optimizer, "best_x": start.to_vector(), "best": start_rmse, "history": []}
+            state = {"key": key, "optimizer": optimizer, "best_x": start.to_vector(), "best": start_rmse,
+                     "start_rmse": start_rmse, "history": []}
         bar = tqdm(total=generations, initial=len(state["history"]), desc="sysid CMA-ES", unit="gen",
                    disable=not progress)
         while len(state["history"]) < generations:
@@ -172,9 +170,9 @@ def identify(recording: Recording, cell: CellConfig, out: str | Path, generation
     finally:
         replay.close()
     best = JointDynamics.from_vector(state["best_x"])
-    result = FitResult(start, best, start_rmse, state["best"], len(state["history"]), tuple(state["history"]))
+    result = FitResult(start, best, state["start_rmse"], state["best"], len(state["history"]), tuple(state["history"]))
     write_dynamics(out / "identified_dynamics.yaml", best, f"identified from {recording.source}, "
-                   f"replay RMSE {start_rmse:.3f} -> {result.best_rmse_deg:.3f} deg")
+                   f"replay RMSE {result.start_rmse_deg:.3f} -> {result.best_rmse_deg:.3f} deg")
     atomic_write_text(out / "sysid_fit.json", json.dumps(dataclasses.asdict(result), indent=2))
     return result
 
