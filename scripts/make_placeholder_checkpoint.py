@@ -19,9 +19,10 @@ import torch
 from torch import Tensor, nn
 
 from omnireset_core.policy import export_policy, new_metadata
+from omnireset_core.policy.deployment import PLACEHOLDER_NOTE
 from omnireset_core.policy.vision import mlp
 from omnireset_core.spec.contract import ACTION_DIM, default_actor_observation
-from omnireset_ros.policy_paths import DEFAULT_CHECKPOINT, PLACEHOLDER_NOTE
+from omnireset_ros.policy_paths import DEFAULT_CHECKPOINT
 
 HIDDEN = (512, 256, 128, 64)
 TASK = "peg"

@@ -1,4 +1,4 @@
-"""Where relative data paths (checkpoints, schedules) are looked up, and the placeholder marker.
+"""Where relative data paths (checkpoints, schedules) are looked up.
 
 A relative path is tried, in order, against:
 1. the current working directory;
@@ -19,7 +19,6 @@ from pathlib import Path
 
 PACKAGE = "omnireset_ros"
 DEFAULT_CHECKPOINT = "checkpoints/peg_state_placeholder.pt"  # relative: resolved as above
-PLACEHOLDER_NOTE = "placeholder checkpoint, not trained"  # start of PolicyMetadata.notes of such files
 
 
 def workspace_root() -> Path | None:
@@ -58,5 +57,10 @@ def resolve(path: str) -> tuple[Path, list[Path]]:
     return candidates[min(1, len(candidates) - 1)], candidates
 
 
-def is_placeholder(notes: str) -> bool:
-    return notes.strip().lower().startswith(PLACEHOLDER_NOTE)
+def resolve_checkpoint(path: str) -> Path:
+    """``resolve(path)``'s file; a relative path found nowhere raises FileNotFoundError naming
+    every place tried (an absolute one is left to the loader)."""
+    found, tried = resolve(path)
+    if not found.is_file() and not Path(os.path.expanduser(path)).is_absolute():
+        raise FileNotFoundError(f"checkpoint file not found: {path} (looked in: {', '.join(map(str, tried))})")
+    return found

@@ -14,11 +14,16 @@
 """
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from omnireset_core.config import check_range
 from omnireset_core.policy.runtime import PolicyCommand, PolicyInputError, PolicyRuntime
+
+
+LATENCY_WINDOW = 300  # accepted steps kept for the latency percentiles (30 s at 10 Hz)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class PolicySession:
         self._last_step_s = -float("inf")  # time of the last accepted step
         self._activated_s = -float("inf")
         self._needs_reset = False
+        self.step_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # wall time of the last accepted steps
 
     def activate(self, now_s: float) -> None:
         self.runtime.reset()
@@ -84,6 +90,7 @@ class PolicySession:
             self.runtime.reset()
             self._needs_reset = False
         try:
+            start = time.perf_counter()
             command = step(now_s)
         except PolicyInputError as exc:
             self._refused(exc, result)
@@ -96,6 +103,7 @@ class PolicySession:
                                                       "again to resume"))
             return result
         self._last_step_s = now_s
+        self.step_ms.append(1e3 * (time.perf_counter() - start))
         if self.refusal is not None:
             kept = "reset" if gap_s > self.limits.history_reset_gap_s else "kept"
             since = f"{gap_s:.2f} s since the last step" if gap_s < float("inf") else "first step"
