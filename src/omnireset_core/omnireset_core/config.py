@@ -38,6 +38,8 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str | None = None) -> T
     Nested dataclass fields are built recursively; lists become tuples.
     """
     where = where or cls.__name__
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{where}: {cls!r} is not a dataclass")
     if not isinstance(data, dict):
         raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -48,7 +50,7 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str | None = None) -> T
     hints = _resolved_hints(cls)
     for key, value in data.items():
         hint = hints.get(key)
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = from_dict(hint, value, f"{where}.{key}")
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)

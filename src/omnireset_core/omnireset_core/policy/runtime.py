@@ -285,7 +285,7 @@ class PolicyRuntime:
                 cam = self.cameras[i]
                 self._features.remember(cam, stamps[f"camera/{cam}"], f)
                 newest[i] = f
-        return torch.stack(newest)
+        return torch.stack([f for f in newest if f is not None])  # every camera filled above
 
     # --- input checks -----------------------------------------------------------------
     def _check_structure(self, obs, frames, ee_pos_b, ee_quat_b, ee_stamp_s):
@@ -425,13 +425,13 @@ def check_against(metadata: PolicyMetadata, expected: ExpectedSpec) -> None:
         raise CheckpointError(f"task {md.task!r}, expected {expected.task!r}")
     _check_observation(md.observation, expected.observation)
     if md.vision is not None:
-        v, e = md.vision, expected.vision
-        if v.cameras != e.cameras:
-            raise CheckpointError(f"cameras {list(v.cameras)}, expected {list(e.cameras)} (names and order)")
-        if v.image_hw != e.image_hw:
-            raise CheckpointError(f"image size (h, w) {v.image_hw}, expected {e.image_hw}")
-        if v.frames_per_camera != e.frames_per_camera:
-            raise CheckpointError(f"frames per camera {v.frames_per_camera}, expected {e.frames_per_camera}")
+        v, want = md.vision, expected.vision or VisionSpec()
+        if v.cameras != want.cameras:
+            raise CheckpointError(f"cameras {list(v.cameras)}, expected {list(want.cameras)} (names and order)")
+        if v.image_hw != want.image_hw:
+            raise CheckpointError(f"image size (h, w) {v.image_hw}, expected {want.image_hw}")
+        if v.frames_per_camera != want.frames_per_camera:
+            raise CheckpointError(f"frames per camera {v.frames_per_camera}, expected {want.frames_per_camera}")
     a, e = md.action, expected.action
     if not np.allclose(a.scale, e.scale, rtol=expected.scale_rtol, atol=0.0):
         raise CheckpointError(f"action scale {list(a.scale)}, expected {list(e.scale)}")

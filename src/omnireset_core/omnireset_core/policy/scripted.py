@@ -79,6 +79,9 @@ def _nearest_quarter_turn(yaw: Tensor, reference: Tensor) -> Tensor:
 class ScriptedPegPolicy(nn.Module):
     """forward(obs (B, history * step_dim)) -> actions (B, 7); see the module docstring."""
 
+    scale: Tensor  # buffers: the action scale (7,), the tool-down rotation (3, 3)
+    down: Tensor
+
     def __init__(self, observation: ObservationSpec | None = None, action: ActionSpec = ActionSpec(),
                  geometry: PegScriptGeometry = PegScriptGeometry()):
         super().__init__()

@@ -59,7 +59,7 @@ class _BasicBlock(nn.Module):
         self.norm1 = nn.GroupNorm(c_out // groups_per_channel, c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.norm2 = nn.GroupNorm(c_out // groups_per_channel, c_out)
-        self.shortcut = nn.Identity()
+        self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
             self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
                                           nn.GroupNorm(c_out // groups_per_channel, c_out))

@@ -286,7 +286,7 @@ class Scheduler:
             end = rec.ended_s if rec.ended_s is not None else self._now_s
             steps.append(StepReport(
                 name=step.name, status=rec.status, attempts=tuple(rec.attempts), started_s=started,
-                ended_s=rec.ended_s, duration_s=0.0 if started is None else end - started,
+                ended_s=rec.ended_s, duration_s=0.0 if started is None or end is None else end - started,
             ))
         return ScheduleReport(self.schedule.name, self.state, tuple(steps), self._started_s, self._ended_s,
                               self._detail)

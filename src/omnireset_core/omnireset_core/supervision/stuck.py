@@ -91,7 +91,7 @@ class StuckDetector:
     def reset(self) -> None:
         """Forget the window and any release or settling (e.g. at an episode start); keep the report."""
         if self._release_end_s is not None:  # a release cut short still counts up to now
-            self._closed_override_s += self._last_stamp_s - self._last_trigger_s
+            self._closed_override_s += self._since_trigger_s(self._last_stamp_s)
         self._release_end_s = None
         self._settle_end_s = None
         self._clear_window()
@@ -102,10 +102,15 @@ class StuckDetector:
         self._q = np.empty((64, self._n_joints or 0))
         self._start = self._end = 0
 
+    def _since_trigger_s(self, stamp_s: float | None) -> float:
+        if stamp_s is None or self._last_trigger_s is None:
+            return 0.0
+        return stamp_s - self._last_trigger_s
+
     def report(self) -> StuckReport:
         ongoing = 0.0
         if self._release_end_s is not None:
-            ongoing = self._last_stamp_s - self._last_trigger_s
+            ongoing = self._since_trigger_s(self._last_stamp_s)
         return StuckReport(
             interventions=self._interventions,
             last_trigger_s=self._last_trigger_s,
@@ -140,9 +145,9 @@ class StuckDetector:
         if self._release_end_s is not None:
             if stamp_s < self._release_end_s - _EPS_S:
                 return self._decision(stamp_s, "releasing: holding the gripper open")
-            self._closed_override_s += stamp_s - self._last_trigger_s
+            self._closed_override_s += self._since_trigger_s(stamp_s)
+            self._settle_end_s = self._release_end_s + self.config.settle_s
             self._release_end_s = None
-            self._settle_end_s = self._last_trigger_s + self.config.release_s + self.config.settle_s
         if self._settle_end_s is not None:
             if stamp_s < self._settle_end_s - _EPS_S:
                 return self._decision(stamp_s, "settling after a release: not monitoring")
