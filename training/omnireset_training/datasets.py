@@ -23,20 +23,22 @@ atomically, so a killed writer leaves only complete, listed files (resumable).
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import os
-import platform
-import subprocess
-import sys
-import uuid
-import zipfile
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from omnireset_training.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    load_npz,
+    npz_bytes,
+    remove_stale_temporaries,
+    sha256_bytes,
+    sha256_file,
+    software_versions,
+    utc_now,
+)
 
 FORMAT_NAME = "omnireset-reset-dataset"
 FORMAT_VERSION = 1
@@ -72,56 +74,6 @@ def check_reset_type(reset_type: str) -> None:
         raise ValueError(f"unknown reset type {reset_type!r}; types are {RESET_TYPES}")
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# --- atomic writes ------------------------------------------------------------------------------
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}.{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def remove_stale_temporaries(folder: str | Path) -> None:
-    """Temporary files left by a killed writer."""
-    for tmp in Path(folder).glob(".*.tmp.*"):
-        tmp.unlink(missing_ok=True)
-
-
 # --- array checks -------------------------------------------------------------------------------
 def validate_arrays(arrays: dict, spec: dict, where: str, optional: dict | None = None) -> int:
     """Row count of ``arrays`` after checking names, shapes, dtypes, finiteness and unit quaternions."""
@@ -151,42 +103,7 @@ def validate_arrays(arrays: dict, spec: dict, where: str, optional: dict | None 
     return int(rows or 0)
 
 
-def npz_bytes(arrays: dict) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
-    return buffer.getvalue()
-
-
-def load_npz(path: Path, expected_sha256: str | None) -> dict:
-    if not path.is_file():
-        raise ValueError(f"dataset file {path} is listed in the manifest but missing")
-    data = path.read_bytes()
-    if expected_sha256 is not None and sha256_bytes(data) != expected_sha256:
-        raise ValueError(f"dataset file {path} is corrupt: sha256 does not match the manifest")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"dataset file {path} is not a readable .npz: {exc}") from None
-
-
 # --- manifest -----------------------------------------------------------------------------------
-def software_versions() -> dict:
-    out = {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__}
-    for dist in ("mujoco", "omnireset_core", "omnireset_sim", "omnireset_training"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                                text=True, timeout=5)
-        out["git_commit"] = commit.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        out["git_commit"] = None
-    return out
-
-
 def read_manifest(folder: str | Path) -> dict:
     path = Path(folder) / MANIFEST_NAME
     try:

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from omnireset_training import datasets
+from omnireset_training import datasets, files
 from omnireset_training.datasets import ResetDataset
 
 
@@ -68,7 +68,7 @@ def test_manifest_records_config_versions_counts_and_checksums(tmp_path):
     assert manifest["counts"]["reaching"] == 7 and manifest["counts"]["near_goal"] == 5
     assert set(manifest["shards"]) == {"reaching_00000.npz", "reaching_00001.npz", "near_goal_00000.npz"}
     for name, entry in manifest["shards"].items():
-        assert entry["sha256"] == datasets.sha256_file(tmp_path / name)
+        assert entry["sha256"] == files.sha256_file(tmp_path / name)
 
 
 def test_aux_files_round_trip(tmp_path):
@@ -98,7 +98,7 @@ def test_corruption_is_a_clear_error_naming_the_file(tmp_path, damage):
         garbage = b"not an npz at all"
         path.write_bytes(garbage)
         manifest = datasets.read_manifest(tmp_path)
-        manifest["shards"]["reaching_00001.npz"]["sha256"] = datasets.sha256_bytes(garbage)
+        manifest["shards"]["reaching_00001.npz"]["sha256"] = files.sha256_bytes(garbage)
         datasets.write_manifest(tmp_path, manifest)
     with pytest.raises(ValueError, match="reaching_00001.npz"):
         ResetDataset.load(tmp_path)
@@ -157,7 +157,7 @@ def test_atomic_write_leaves_old_file_and_no_temporary_on_failure(tmp_path, monk
 def test_unlisted_shard_is_not_complete_and_stale_temporaries_are_removed(tmp_path):
     make_dataset(tmp_path)
     # a shard written but killed before the manifest update
-    datasets.atomic_write_bytes(tmp_path / "reaching_00002.npz", (tmp_path / "reaching_00000.npz").read_bytes())
+    files.atomic_write_bytes(tmp_path / "reaching_00002.npz", (tmp_path / "reaching_00000.npz").read_bytes())
     (tmp_path / ".reaching_00003.npz.tmp.123.abc").write_bytes(b"partial")
     assert set(datasets.complete_shards(tmp_path, "reaching")) == {0, 1}
     datasets.open_dataset_folder(tmp_path, task="peg", seed=0, generator_config={"states_per_type": 99, "a": 1})

@@ -24,7 +24,7 @@ import yaml
 from omnireset_core.control.osc import track_target
 from omnireset_core.rotations import matrix_to_quat
 from omnireset_sim.config import ArmConfig, CellConfig
-from omnireset_training.datasets import atomic_write_bytes, atomic_write_text, npz_bytes, sha256_bytes
+from omnireset_training.files import atomic_write_bytes, atomic_write_text, npz_bytes, sha256_bytes
 from omnireset_training.physics import CellPhysics
 from omnireset_training.sysid.recording import Recording
 

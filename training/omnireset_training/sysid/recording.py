@@ -16,7 +16,7 @@ import numpy as np
 from omnireset_core.control.chirp import ChirpConfig, chirp_targets
 from omnireset_core.control.loop import ControlLoop, LoopMode
 from omnireset_core.control.osc import OscGains
-from omnireset_training.datasets import atomic_write_bytes, atomic_write_text, load_npz, npz_bytes, sha256_bytes
+from omnireset_training.files import atomic_write_bytes, atomic_write_text, load_npz, npz_bytes, sha256_bytes
 from omnireset_training.datasets import validate_arrays
 
 FORMAT = "omnireset-sysid-recording"
