@@ -17,7 +17,7 @@ import mujoco
 import numpy as np
 from mujoco import rollout
 
-from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, rotvec_to_quat
+from omnireset_core.rotations import matrix_to_quat, pose_in_frame, quat_to_matrix, rotvec_to_quat
 from omnireset_sim.assets import robotiq
 from omnireset_sim.assets.mjcf import ARM_BIT
 from omnireset_sim.config import CellConfig
@@ -92,8 +92,11 @@ def quat_angle(q1, q2) -> np.ndarray:
 
 
 def relative_pose(frame_pose_b, obj_pose_b) -> np.ndarray:
-    """obj_pose_frame from both poses in frame b."""
-    return compose(invert(frame_pose_b), obj_pose_b)
+    """obj_pose_frame (..., 7) from both poses in frame b: the core's ``pose_in_frame`` on 7-vectors,
+    the quaternion with w >= 0 (as ``matrix_to_pose`` gives it)."""
+    f, o = np.asarray(frame_pose_b, dtype=float), np.asarray(obj_pose_b, dtype=float)
+    pos, quat = pose_in_frame(f[..., :3], f[..., 3:], o[..., :3], o[..., 3:])
+    return np.concatenate((pos, np.where(quat[..., :1] < 0.0, -quat, quat)), axis=-1)
 
 
 # --- inverse kinematics -------------------------------------------------------------------------
