@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from omnireset_core.control.action import action_to_target
-from omnireset_core.control.osc import OscGains, clip_pose_error, osc_torque, pose_error, scaled_gains
+from omnireset_core.control.osc import OscGains, clip_pose_error, osc_torque, pose_error, scaled_gains, track_target
 from omnireset_core.kinematics import URKinematics
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, rotvec_to_quat
 
@@ -74,6 +74,31 @@ def test_per_world_gains_equal_one_law_per_world():
         np.testing.assert_allclose(batch[i], osc_torque(J[i], qd[i], pose_error(pos[i], quat[i], tpos[i], tquat[i]), g),
                                    rtol=1e-12, atol=1e-9)
     assert not np.allclose(batch, osc_torque(J, qd, pose_error(pos, quat, tpos, tquat), base))
+
+
+def test_track_target_is_the_law_on_the_pose_error_in_numpy_and_torch():
+    torch = pytest.importorskip("torch")
+    J, qd, pos, quat, tpos, tquat = recorded_states(32, seed=11)
+    g = OscGains()
+    tau = track_target(pos, quat, J, qd, tpos, tquat, g)
+    np.testing.assert_allclose(tau, osc_torque(J, qd, pose_error(pos, quat, tpos, tquat), g), atol=0.0)
+    batch = track_target(*(torch.as_tensor(x) for x in (pos, quat, J, qd, tpos, tquat)), g).numpy()
+    np.testing.assert_allclose(batch, tau, rtol=1e-10, atol=1e-10)
+    kp = np.tile(np.array(g.kp) * 2.0, (32, 1))
+    assert not np.allclose(track_target(pos, quat, J, qd, tpos, tquat, g, kp=kp, kd=np.array(g.kd)), tau)
+
+
+def test_track_target_pushes_towards_the_target_and_brakes_motion():
+    """With J = I: a target 1 cm ahead in x at rest gives +x force only; moving at the target, only
+    damping against the motion."""
+    g = OscGains()
+    J, rest = np.eye(6), np.zeros(6)
+    quat = np.array([0.0, 1.0, 0.0, 0.0])
+    tau = track_target(np.zeros(3), quat, J, rest, np.array([0.01, 0.0, 0.0]), quat, g)
+    assert tau[0] == pytest.approx(g.kp[0] * 0.01) and np.allclose(tau[1:], 0.0)
+    moving = np.array([0.0, 0.1, 0.0, 0.0, 0.0, 0.0])
+    tau = track_target(np.zeros(3), quat, J, moving, np.zeros(3), quat, g)
+    assert tau[1] == pytest.approx(-g.kd[1] * 0.1) and np.allclose(np.delete(tau, 1), 0.0)
 
 
 def test_scaled_gains_are_the_gains_of_scaled_stiffness():
