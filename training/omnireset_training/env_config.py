@@ -5,7 +5,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 
-from omnireset_core.config import check_positive, check_range
+from omnireset_core.config import check_int, check_positive, check_range
 from omnireset_core.control.osc import OscGains
 from omnireset_core.spec.contract import ActionSpec
 from omnireset_training.mdp.rewards import RewardParams, RewardWeights
@@ -68,11 +68,9 @@ class EnvConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.num_envs, int) or self.num_envs < 1:
-            raise ValueError(f"EnvConfig.num_envs must be a positive integer, got {self.num_envs!r}")
+        check_int("EnvConfig.num_envs", self.num_envs, 1)
         check_range("EnvConfig.physics_dt_s", self.physics_dt_s, 1e-4, 0.02)
-        if not isinstance(self.decimation, int) or self.decimation < 1:
-            raise ValueError(f"EnvConfig.decimation must be a positive integer, got {self.decimation!r}")
+        check_int("EnvConfig.decimation", self.decimation, 1)
         check_positive("EnvConfig.episode_length_s", self.episode_length_s)
         check_positive("EnvConfig.action_clip", self.action_clip)
         unknown = sorted(set(self.reset_probabilities) - set(RESET_TYPES))
@@ -80,8 +78,7 @@ class EnvConfig:
             raise ValueError(f"EnvConfig.reset_probabilities: unknown type(s) {unknown}; types are {RESET_TYPES}")
         if sum(self.reset_probabilities.values()) <= 0 or min(self.reset_probabilities.values()) < 0:
             raise ValueError(f"EnvConfig.reset_probabilities must be >= 0, not all 0: {self.reset_probabilities}")
-        if not isinstance(self.physics_workers, int) or self.physics_workers < 0:
-            raise ValueError(f"EnvConfig.physics_workers must be an integer >= 0, got {self.physics_workers!r}")
+        check_int("EnvConfig.physics_workers", self.physics_workers, 0)
 
     @property
     def step_dt_s(self) -> float:

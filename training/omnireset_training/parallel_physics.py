@@ -19,6 +19,8 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from omnireset_core.config import check_int
+
 from omnireset_sim.config import CellConfig
 from omnireset_training.physics import CellPhysics
 
@@ -44,8 +46,7 @@ class ParallelCellPhysics(CellPhysics):
 
     def __init__(self, num_worlds: int, cell: CellConfig | None = None, timestep_s: float = 1.0 / 120.0,
                  num_workers: int = 2):
-        if not isinstance(num_workers, int) or not 1 <= num_workers <= num_worlds:
-            raise ValueError(f"num_workers must be an integer in [1, {num_worlds}], got {num_workers!r}")
+        check_int("num_workers", num_workers, 1, num_worlds)
         self.num_workers = num_workers
         self._fds: list[int] = []
         self._workers: list[tuple[subprocess.Popen, Connection, Connection]] = []

@@ -120,4 +120,4 @@ def test_cli_records_and_identifies_with_one_line_errors(tmp_path, capsys):
     write_dynamics(bad, JointDynamics.of(load_cell_config().arm), "test")
     bad.write_text(bad.read_text().replace("motor_delay_steps: 0", "motor_delay_steps: 1.5"))
     assert main(["sysid-record", str(tmp_path / "rec2"), "--dynamics", str(bad)]) == 2
-    assert "whole number" in capsys.readouterr().err
+    assert "motor_delay_steps must be an integer in [0, 10], got 1.5" in capsys.readouterr().err

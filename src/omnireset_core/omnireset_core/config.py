@@ -21,6 +21,14 @@ def check_range(name: str, value: float, low: float, high: float) -> None:
         raise ValueError(f"{name} must be within [{low}, {high}], got {value!r}")
 
 
+def check_int(name: str, value, low: int, high: int | None = None) -> None:
+    """An integer (not a bool, not a float) >= low, and <= high when given."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
+    if not ok:
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
+
+
 def check_finite_vector(name: str, value, length: int, positive: bool = False) -> None:
     try:
         items = [float(v) for v in value]

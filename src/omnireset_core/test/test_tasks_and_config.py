@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import yaml
 
-from omnireset_core.config import from_dict, load_yaml
+from omnireset_core.config import check_int, from_dict, load_yaml
 from omnireset_core.control.safety import SafetyLimits
 from omnireset_core.rotations import rotvec_to_quat
 from omnireset_core.tasks import Pose, SuccessThresholds, assembly_error, available_tasks, is_assembled, load_task
@@ -59,3 +59,17 @@ def test_config_loader_rejects_unknown_fields_and_bad_values(tmp_path):
         load_yaml(SafetyLimits, f, section="safety")
     with pytest.raises(ValueError, match="not found"):
         load_yaml(SafetyLimits, tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("value", [True, 2.0, 1.5, "3", None, -1, 11])
+def test_check_int_refuses_bools_floats_and_out_of_range_values_by_name(value):
+    with pytest.raises(ValueError, match=r"^Arm\.delay must be an integer in \[0, 10\], got "):
+        check_int("Arm.delay", value, 0, 10)
+
+
+def test_check_int_takes_integers_within_its_bounds():
+    check_int("n", 0, 0, 10)
+    check_int("n", 10, 0, 10)
+    check_int("n", 10**9, 1)
+    with pytest.raises(ValueError, match=r"n must be an integer >= 1, got 0"):
+        check_int("n", 0, 1)

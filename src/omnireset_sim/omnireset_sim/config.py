@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from omnireset_core.config import check_finite_vector, check_positive, check_range, from_dict, read_yaml
+from omnireset_core.config import check_finite_vector, check_int, check_positive, check_range, from_dict, read_yaml
 
 CONFIG_DIR_ENV = "OMNIRESET_CONFIG_DIR"
 ROBOTIQ_FORCE_RANGE_N = (20.0, 235.0)
@@ -63,8 +63,7 @@ class PhysicsConfig:
         if self.integrator not in INTEGRATORS:
             raise ValueError(f"PhysicsConfig.integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
         check_positive("PhysicsConfig.impratio", self.impratio)
-        if not isinstance(self.solver_iterations, int) or self.solver_iterations < 1:
-            raise ValueError(f"PhysicsConfig.solver_iterations must be a positive integer, got {self.solver_iterations!r}")
+        check_int("PhysicsConfig.solver_iterations", self.solver_iterations, 1)
         check_range("PhysicsConfig.table_friction", self.table_friction, 0.0, 5.0)
 
     @property
@@ -88,9 +87,7 @@ class ArmConfig:
         _check_vector_min("ArmConfig.armature_kgm2", self.armature_kgm2, 6, 0.0)
         _check_vector_min("ArmConfig.damping_Nms_per_rad", self.damping_Nms_per_rad, 6, 0.0)
         _check_vector_min("ArmConfig.frictionloss_Nm", self.frictionloss_Nm, 6, 0.0)
-        check_range("ArmConfig.motor_delay_steps", self.motor_delay_steps, 0, 10)
-        if int(self.motor_delay_steps) != self.motor_delay_steps:
-            raise ValueError(f"ArmConfig.motor_delay_steps must be a whole number, got {self.motor_delay_steps}")
+        check_int("ArmConfig.motor_delay_steps", self.motor_delay_steps, 0, 10)
         check_finite_vector("ArmConfig.hold_kp_Nm_per_rad", self.hold_kp_Nm_per_rad, 6, positive=True)
         check_finite_vector("ArmConfig.hold_kd_Nms_per_rad", self.hold_kd_Nms_per_rad, 6, positive=True)
         check_finite_vector("ArmConfig.home_q_rad", self.home_q_rad, 6)
@@ -201,9 +198,7 @@ class CameraConfig:
         if self.mount not in ("world", "flange"):
             raise ValueError(f"{where}.mount must be 'world' or 'flange', got {self.mount!r}")
         for name in ("width_px", "height_px"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or not 8 <= value <= 4096:
-                raise ValueError(f"{where}.{name} must be an integer in [8, 4096], got {value!r}")
+            check_int(f"{where}.{name}", getattr(self, name), 8, 4096)
         check_positive(f"{where}.fx_px", self.fx_px)
         check_positive(f"{where}.fy_px", self.fy_px)
         check_range(f"{where}.cx_px", self.cx_px, 0.0, float(self.width_px))

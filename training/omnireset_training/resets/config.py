@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from omnireset_core.config import check_positive, check_range, from_dict, read_yaml
+from omnireset_core.config import check_int, check_positive, check_range, from_dict, read_yaml
 
 RESET_TYPES = ("reaching", "near_object", "stable_grasp", "near_goal")
 RESOLVED_CONFIG_NAME = "generator_config.yaml"
@@ -28,11 +28,6 @@ def _check_interval(name: str, value, low: float = -math.inf, high: float = math
         raise ValueError(f"{name} must be a pair [low, high], got {value!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi <= high):
         raise ValueError(f"{name} must be a finite pair with {low} <= low <= high <= {high}, got {value!r}")
-
-
-def _check_int(name: str, value, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def _check_probability(name: str, value) -> None:
@@ -59,8 +54,8 @@ class PhysicsSettings:
         check_range("PhysicsSettings.timestep_s", self.timestep_s, 1e-4, 0.02)
         check_range("PhysicsSettings.settle_s", self.settle_s, 0.1, 30.0)
         check_range("PhysicsSettings.policy_period_s", self.policy_period_s, self.timestep_s, 1.0)
-        _check_int("PhysicsSettings.batch_size", self.batch_size, 1)
-        _check_int("PhysicsSettings.num_threads", self.num_threads, 0)
+        check_int("PhysicsSettings.batch_size", self.batch_size, 1)
+        check_int("PhysicsSettings.num_threads", self.num_threads, 0)
 
 
 @dataclass(frozen=True)
@@ -83,7 +78,7 @@ class ValiditySettings:
     def __post_init__(self):
         check_range("ValiditySettings.max_joint_speed_factor", self.max_joint_speed_factor, 0.01, 100.0)
         check_range("ValiditySettings.max_tilt_from_down_rad", self.max_tilt_from_down_rad, 0.0, math.pi)
-        _check_int("ValiditySettings.still_policy_steps", self.still_policy_steps, 1)
+        check_int("ValiditySettings.still_policy_steps", self.still_policy_steps, 1)
         for name in ("still_lin_speed_mps", "still_ang_speed_radps", "still_joint_speed_radps"):
             check_positive(f"ValiditySettings.{name}", getattr(self, name))
         for name in ("max_robot_insertive_penetration_m", "max_robot_receptive_penetration_m",
@@ -210,7 +205,7 @@ class GraspSettings:
     def __post_init__(self):
         for name in ("target_count", "num_surface_samples", "num_orientations", "num_standoffs", "stable_steps",
                      "batch_size", "max_candidates"):
-            _check_int(f"GraspSettings.{name}", getattr(self, name), 1)
+            check_int(f"GraspSettings.{name}", getattr(self, name), 1)
         _check_interval("GraspSettings.standoff_m", self.standoff_m, -0.2, 0.2)
         check_range("GraspSettings.top_bias", self.top_bias, 0.0, 100.0)
         check_range("GraspSettings.width_margin_m", self.width_margin_m, 0.0, 0.05)
@@ -248,7 +243,7 @@ class PartialAssemblySettings:
 
     def __post_init__(self):
         for name in ("target_count", "max_poses_per_episode", "episodes_per_batch", "max_episodes"):
-            _check_int(f"PartialAssemblySettings.{name}", getattr(self, name), 1)
+            check_int(f"PartialAssemblySettings.{name}", getattr(self, name), 1)
         check_range("PartialAssemblySettings.timestep_s", self.timestep_s, 1e-4, 0.02)
         check_range("PartialAssemblySettings.episode_s", self.episode_s, self.timestep_s, 60.0)
         check_range("PartialAssemblySettings.wrench_period_s", self.wrench_period_s, self.timestep_s * 0.999, 1.0)
@@ -277,9 +272,9 @@ class ResetGenerationConfig:
     def __post_init__(self):
         if not isinstance(self.task, str) or not self.task:
             raise ValueError(f"ResetGenerationConfig.task must be a task name, got {self.task!r}")
-        _check_int("ResetGenerationConfig.seed", self.seed, 0)
-        _check_int("ResetGenerationConfig.states_per_type", self.states_per_type, 1)
-        _check_int("ResetGenerationConfig.shard_size", self.shard_size, 1)
+        check_int("ResetGenerationConfig.seed", self.seed, 0)
+        check_int("ResetGenerationConfig.states_per_type", self.states_per_type, 1)
+        check_int("ResetGenerationConfig.shard_size", self.shard_size, 1)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in ("task", "seed", "states_per_type", "shard_size"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from omnireset_core.config import from_dict
+from omnireset_core.config import check_int, from_dict
 from omnireset_training.env_config import EnvConfig
 
 
@@ -42,8 +42,7 @@ class PPOConfig:
 
     def __post_init__(self):
         for name in ("num_steps_per_env", "num_learning_epochs", "num_mini_batches", "noise_hold_steps"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"PPOConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+            check_int(f"PPOConfig.{name}", getattr(self, name), 1)
         if not self.init_noise_std > 0:
             raise ValueError(f"PPOConfig.init_noise_std must be > 0, got {self.init_noise_std!r}")
         if self.gripper_init_noise_std is not None and not self.gripper_init_noise_std > 0:
@@ -65,11 +64,9 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("max_iterations", "save_interval"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+            check_int(f"TrainConfig.{name}", getattr(self, name), 1)
         for name in ("eval_interval", "eval_episodes"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise ValueError(f"TrainConfig.{name} must be an integer >= 0, got {getattr(self, name)!r}")
+            check_int(f"TrainConfig.{name}", getattr(self, name), 0)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omnireset_core.config import check_positive, check_range, from_dict, read_yaml
+from omnireset_core.config import check_int, check_positive, check_range, from_dict, read_yaml
 from omnireset_core.scheduling.task_api import StepOutcome, StepRunner, StepStatus
 
 ON_FAILURE = ("abort", "continue")
@@ -35,11 +35,6 @@ _EPS_S = 1e-9
 def _check_name(field: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{field} must be a non-empty string, got {value!r}")
-
-
-def _check_count(field: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{field} must be a non-negative integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -59,8 +54,8 @@ class ScheduleStep:
         _check_name(f"{cls}.task", self.task)
         check_positive(f"{cls}.timeout_s", self.timeout_s)
         if self.goal_index is not None:
-            _check_count(f"{cls}.goal_index", self.goal_index)
-        _check_count(f"{cls}.max_retries", self.max_retries)
+            check_int(f"{cls}.goal_index", self.goal_index, 0)
+        check_int(f"{cls}.max_retries", self.max_retries, 0)
         if self.on_failure is not None and self.on_failure not in ON_FAILURE:
             raise ValueError(f"{cls}.on_failure must be one of {ON_FAILURE} or null, got {self.on_failure!r}")
 
