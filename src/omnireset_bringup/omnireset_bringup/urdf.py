@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from omnireset_core.config import check_finite_vector, read_yaml
-from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters
+from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters, inertia_matrix
 from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
 
 BASE_LINK = "base"
@@ -139,10 +139,13 @@ def _box(center, half_sizes, material: str = _DARK) -> str:
             f'<material name="{material}"/></visual>')
 
 
-def _inertial(mass_kg: float, com, diag) -> str:
-    ixx, iyy, izz = (float(v) for v in diag)
+def _inertial(mass_kg: float, com, inertia) -> str:
+    """``inertia``: principal moments (3,) or a full (3, 3) tensor about the COM, link axes."""
+    full = np.asarray(inertia, dtype=float)
+    full = np.diag(full) if full.ndim == 1 else full
     return (f'<inertial><origin xyz="{_vec(com)}" rpy="0 0 0"/><mass value="{_num(mass_kg)}"/>'
-            f'<inertia ixx="{_num(ixx)}" ixy="0" ixz="0" iyy="{_num(iyy)}" iyz="0" izz="{_num(izz)}"/></inertial>')
+            f'<inertia ixx="{_num(full[0, 0])}" ixy="{_num(full[0, 1])}" ixz="{_num(full[0, 2])}" '
+            f'iyy="{_num(full[1, 1])}" iyz="{_num(full[1, 2])}" izz="{_num(full[2, 2])}"/></inertial>')
 
 
 def _link(name: str, body: str = "") -> str:
@@ -196,7 +199,10 @@ def generate_urdf(params: URParameters = UR7E, flange_T_tcp: np.ndarray | None =
         # A housing about the joint axis and a strut to the next joint's origin.
         visual = _cylinder((0, 0, -0.06), (0, 0, 0.06), radius) + _cylinder((0, 0, 0), child_T[:3, 3], radius * 0.8)
         com = fixed[i][:3, :3] @ np.asarray(params.link_com_m[i]) + fixed[i][:3, 3]  # COM is given in DH frame i
-        inertia = np.full(3, params.link_mass_kg[i] * 0.01)  # nominal; the twin carries the dynamics
+        if params.link_inertia_kgm2 is not None:  # published, in DH frame i: turned into the link frame
+            inertia = fixed[i][:3, :3] @ inertia_matrix(params.link_inertia_kgm2[i]) @ fixed[i][:3, :3].T
+        else:
+            inertia = np.diag(np.full(3, params.link_mass_kg[i] * 0.01))  # nominal; the twin carries the dynamics
         parts.append(_link(LINK_NAMES[i], _inertial(params.link_mass_kg[i], com, inertia) + visual))
         parts.append(
             f'<joint name="{ARM_JOINTS[i]}" type="revolute"><parent link="{parent}"/>'

@@ -3,7 +3,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from omnireset_core.kinematics.ur import UR7E, DHCalibration, URKinematics
+from omnireset_core.kinematics.ur import UR5E, UR7E, DHCalibration, URKinematics, inertia_matrix
 from omnireset_sim.assets import FLANGE_T_TCP, build_cell_model
 from omnireset_sim.assets.ur_arm import JOINT_NAMES, LINK_NAMES
 
@@ -64,6 +64,26 @@ def test_link_com_and_mass_follow_parameters():
         com_b = frames[i + 1] @ np.r_[UR7E.link_com_m[i], 1.0]
         np.testing.assert_allclose(d.body(name).xipos, com_b[:3], atol=1e-9, err_msg=name)
         assert m.body(name).mass[0] == pytest.approx(UR7E.link_mass_kg[i])
+
+
+def test_link_inertias_are_the_published_ur7e_tensors():
+    """MuJoCo's inertia of each link, turned into the base frame, equals ur_description's UR7e
+    tensor (given in DH frame i) turned the same way; the UR5e, with none published, gets the
+    cylinder estimate instead."""
+    m, m5 = build_cell_model(), build_cell_model(params=UR5E)
+    d = mujoco.MjData(m)
+    qadr, _ = _arm_indices(m)
+    q = np.array([0.3, -1.2, 1.5, -0.7, 0.9, 0.4])
+    d.qpos[qadr] = q
+    mujoco.mj_kinematics(m, d)
+    frames = URKinematics(UR7E).frames(q)
+    for i, name in enumerate(LINK_NAMES):
+        R_inertial = d.body(name).ximat.reshape(3, 3)
+        got_b = R_inertial @ np.diag(m.body(name).inertia) @ R_inertial.T
+        R_dh = frames[i + 1][:3, :3]
+        want_b = R_dh @ inertia_matrix(UR7E.link_inertia_kgm2[i]) @ R_dh.T
+        np.testing.assert_allclose(got_b, want_b, atol=1e-9, err_msg=name)
+        assert not np.allclose(np.sort(m5.body(name).inertia), np.sort(m.body(name).inertia), rtol=0.05)
 
 
 def test_tcp_offset_is_in_range_and_gripper_mass_realistic():

@@ -5,7 +5,8 @@ frame ``i`` is DH frame i (after joint i); the flange (``tool0``) is DH frame 6.
 Each link transform is Rz(theta_i) Tz(d_i) Tx(a_i) Rx(alpha_i) with theta_i = q_i + delta_theta_i.
 
 Numbers: Universal Robots' published DH, mass and centre-of-mass table for the UR5e; the UR7e
-shares the UR5e kinematics and inertias, and the e-series torque limits below.
+shares the UR5e kinematics and masses, and the e-series torque limits below. The UR7e's link
+inertia tensors are those of ur_description's ``config/ur7e/physical_parameters.yaml``.
 """
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ class URParameters:
     joint_lower_rad: tuple[float, ...]
     joint_upper_rad: tuple[float, ...]
     calibration: DHCalibration = field(default_factory=DHCalibration)
+    # Per link (ixx, iyy, izz, ixy, ixz, iyz) [kg m^2] about its COM, axes of DH frame i; None: not
+    # published (a model then estimates them, e.g. the twin's solid cylinders).
+    link_inertia_kgm2: tuple[tuple[float, ...], ...] | None = None
 
     def calibrated(self, calibration: DHCalibration) -> "URParameters":
         return replace(self, calibration=calibration)
@@ -87,7 +91,24 @@ UR5E = URParameters(
     joint_lower_rad=(-2 * math.pi, -2 * math.pi, -math.pi, -2 * math.pi, -2 * math.pi, -2 * math.pi),
     joint_upper_rad=(2 * math.pi, 2 * math.pi, math.pi, 2 * math.pi, 2 * math.pi, 2 * math.pi),
 )
-UR7E = replace(UR5E, name="ur7e")
+# ur_description gives each tensor in an inertial frame turned by its `rotation` from the URDF link
+# frame; the YAML's centre-of-mass comments map the link frames to the DH ("model") frames by the
+# same turns (shoulder and wrist 1: y = -model.z, z = model.y; wrist 2: y = model.z, z = -model.y;
+# the others unturned), so the published tensors are already in DH frame i.
+UR7E = replace(UR5E, name="ur7e", link_inertia_kgm2=(
+    (0.00700210, 0.00648091, 0.00657286, 0.00000073, -0.00001053, 0.00049994),
+    (0.01505885, 0.33388086, 0.33247207, -0.00005400, 0.00000563, -0.00000181),
+    (0.00399632, 0.07879254, 0.07848510, -0.00001365, 0.00137272, -0.00000660),
+    (0.00165491, 0.00135962, 0.00126279, -0.00000282, -0.00000438, 0.00010157),
+    (0.00135617, 0.00127827, 0.00096614, -0.00000274, 0.00000444, -0.00005048),
+    (0.00018694, 0.00018908, 0.00025756, 0.00000006, -0.00000017, -0.00000092),
+))
+
+
+def inertia_matrix(ixx_iyy_izz_ixy_ixz_iyz) -> np.ndarray:
+    """(3, 3) symmetric tensor from (ixx, iyy, izz, ixy, ixz, iyz)."""
+    ixx, iyy, izz, ixy, ixz, iyz = (float(v) for v in ixx_iyy_izz_ixy_ixz_iyz)
+    return np.array([[ixx, ixy, ixz], [ixy, iyy, iyz], [ixz, iyz, izz]])
 
 
 def _dh_transforms(a, d, alpha, theta) -> np.ndarray:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES, URParameters
-from omnireset_core.rotations import matrix_to_quat
+from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES, URParameters, inertia_matrix
 from omnireset_sim.assets.mjcf import (
     CONTACT_ARM,
     capsule_between,
@@ -48,9 +47,9 @@ _SHAPES = (
      ("cyl", (0, 0, -0.05), (0, 0, 0.05), 0.045)),
     (("cyl", (0, 0, -0.05), (0, 0, 0), 0.0375),),
 )
-# Inertia assumption: each link is a solid cylinder of its mass, (axis in DH frame i, radius,
-# length), centred on the published COM. Good to tens of percent, which is all the OSC law
-# (no inertia matrix) and the twin's gravity compensation need.
+# Inertia where a model has no published tensors (``URParameters.link_inertia_kgm2`` None): each
+# link a solid cylinder of its mass (axis in DH frame i, radius, length) centred on the published
+# COM; 0.5-1.9x the UR7e's published tensors.
 _INERTIA_CYLINDERS = (
     (1, 0.06, 0.15),
     (0, 0.054, 0.5),
@@ -68,6 +67,20 @@ def cylinder_inertia(mass_kg: float, axis: int, radius_m: float, length_m: float
     out = np.full(3, i_perp)
     out[axis] = i_axis
     return out
+
+
+def link_inertia_dh(params: URParameters, i: int) -> np.ndarray:
+    """(3, 3) inertia of link i+1 about its COM in DH frame i: published, else the cylinder estimate."""
+    if params.link_inertia_kgm2 is not None:
+        return inertia_matrix(params.link_inertia_kgm2[i])
+    axis, radius, length = _INERTIA_CYLINDERS[i]
+    return np.diag(cylinder_inertia(params.link_mass_kg[i], axis, radius, length))
+
+
+def _inertial_xml(params: URParameters, i: int, com_body, R_body_dh) -> str:
+    full = R_body_dh @ link_inertia_dh(params, i) @ R_body_dh.T
+    six = (full[0, 0], full[1, 1], full[2, 2], full[0, 1], full[0, 2], full[1, 2])
+    return f'<inertial pos="{fmt(com_body)}" mass="{params.link_mass_kg[i]:.17g}" fullinertia="{fmt(six)}"/>'
 
 
 def link_fixed_transforms(params: URParameters) -> np.ndarray:
@@ -97,8 +110,7 @@ def arm_bodies_xml(
         R_fix = fixed[i][:3, :3]
         # Inertial: COM and principal axes given in DH frame i, which is ``fixed[i]`` in this body.
         com_body = fixed[i] @ np.r_[params.link_com_m[i], 1.0]
-        axis, radius, length = _INERTIA_CYLINDERS[i]
-        inertia = cylinder_inertia(params.link_mass_kg[i], axis, radius, length)
+        inertial_xml = _inertial_xml(params, i, com_body[:3], R_fix)
         geoms = []
         for kind, p0, p1, r in _SHAPES[i]:
             q0 = (fixed[i] @ np.r_[p0, 1.0])[:3]
@@ -107,8 +119,7 @@ def arm_bodies_xml(
         joint_range = f"{lo[i]:.17g} {hi[i]:.17g}"
         opening.append(
             f'<body name="{LINK_NAMES[i]}" {pose_attrs(parent_T_body)} gravcomp="1">\n'
-            f'  <inertial pos="{fmt(com_body[:3])}" quat="{fmt(matrix_to_quat(R_fix))}" mass="{params.link_mass_kg[i]:.17g}" '
-            f'diaginertia="{fmt(inertia)}"/>\n'
+            f'  {inertial_xml}\n'
             f'  <joint name="{JOINT_NAMES[i]}" type="hinge" axis="0 0 1" range="{joint_range}" limited="true" '
             f'armature="{joints.armature_kgm2[i]:g}" damping="{joints.damping_Nms_per_rad[i]:g}" '
             f'frictionloss="{joints.frictionloss_Nm[i]:g}"/>\n'
