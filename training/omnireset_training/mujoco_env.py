@@ -78,7 +78,7 @@ class OmniResetEnv(VecEnv):
         self.last_action.copy_(self.action)
         self.action.copy_(a)
         s = self._state
-        target_pos, target_quat, close = action_to_target(a, s.tcp_pos_b_m, s.tcp_quat_b, self.action_scale)
+        target_pos, target_quat, close = action_to_target(a, s.tcp_pos_b_m, s.tcp_quat_b_wxyz, self.action_scale)
         self.gripper_closed.copy_(close)
         self.physics.set_gripper(close.numpy())
         kp, kd = scaled_gains(cfg.gains, self.kp_scale)
@@ -163,7 +163,7 @@ class OmniResetEnv(VecEnv):
         peg_ang_b = (quat_to_matrix(peg_quat) @ peg_vel[:, 3:, None])[..., 0]
         steps_left = (self.max_episode_length - self.episode_length_buf).to(F64)
         return CellState(
-            q_arm_rad=q, qd_arm_radps=qd, tcp_pos_b_m=T[:, :3, 3], tcp_quat_b=matrix_to_quat(T[:, :3, :3]),
+            q_arm_rad=q, qd_arm_radps=qd, tcp_pos_b_m=T[:, :3, 3], tcp_quat_b_wxyz=matrix_to_quat(T[:, :3, :3]),
             tcp_lin_vel_b_mps=ee_vel[:, :3], tcp_ang_vel_b_radps=ee_vel[:, 3:],
             insertive_pos_b_m=peg[:, :3], insertive_quat_b=peg_quat,
             insertive_lin_vel_b_mps=peg_vel[:, :3], insertive_ang_vel_b_radps=peg_ang_b,

@@ -121,8 +121,8 @@ class ParallelCellPhysics(CellPhysics):
     def step(self, arm_torque_Nm: np.ndarray) -> None:
         self._run(lambda k, part: ("step", (arm_torque_Nm[part],)))
 
-    def step_osc(self, target_pos_b_m, target_quat_b, kp, kd, gains, substeps) -> None:
-        self._run(lambda k, part: ("step_osc", (target_pos_b_m[part], target_quat_b[part], kp[part], kd[part],
+    def step_osc(self, target_pos_b_m, target_quat_b_wxyz, kp, kd, gains, substeps) -> None:
+        self._run(lambda k, part: ("step_osc", (target_pos_b_m[part], target_quat_b_wxyz[part], kp[part], kd[part],
                                                 gains, substeps)))
 
     def apply_parameters(self, ids: np.ndarray, params: np.ndarray) -> None:

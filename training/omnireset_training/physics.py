@@ -89,14 +89,14 @@ class CellPhysics:
         self.pool.close()
 
     # --- stepping --------------------------------------------------------------------------------
-    def step_osc(self, target_pos_b_m: np.ndarray, target_quat_b: np.ndarray, kp: np.ndarray, kd: np.ndarray,
+    def step_osc(self, target_pos_b_m: np.ndarray, target_quat_b_wxyz: np.ndarray, kp: np.ndarray, kd: np.ndarray,
                  gains: OscGains, substeps: int) -> None:
         """``substeps`` physics steps of every world, each under the core's OSC law towards the TCP
         target (N, 3), (N, 4) from the current joint state, with per-world gains kp, kd (N, 6)."""
         for _ in range(substeps):
             T, J = self.kinematics.tcp_pose_and_jacobian(self.q_arm)
             self.step(track_target(T[:, :3, 3], matrix_to_quat(T[:, :3, :3]), J, self.qd_arm, target_pos_b_m,
-                                   target_quat_b, gains, kp=kp, kd=kd))
+                                   target_quat_b_wxyz, gains, kp=kp, kd=kd))
 
     def step(self, arm_torque_Nm: np.ndarray) -> None:
         """One physics step of every world with the given arm torques (N, 6)."""

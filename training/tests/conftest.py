@@ -20,7 +20,7 @@ def make_state(n: int = 3, **overrides) -> CellState:
 
     fields = dict(
         q_arm_rad=rows(0.0, -1.5, 1.5, -1.5, -1.5, 0.0), qd_arm_radps=torch.zeros(n, 6, dtype=torch.float64),
-        tcp_pos_b_m=rows(0.0, 0.0, 0.3), tcp_quat_b=rows(0.0, 1.0, 0.0, 0.0),
+        tcp_pos_b_m=rows(0.0, 0.0, 0.3), tcp_quat_b_wxyz=rows(0.0, 1.0, 0.0, 0.0),
         tcp_lin_vel_b_mps=torch.zeros(n, 3, dtype=torch.float64), tcp_ang_vel_b_radps=torch.zeros(n, 3, dtype=torch.float64),
         insertive_pos_b_m=rows(0.5, 0.0, 0.0), insertive_quat_b=rows(1.0, 0.0, 0.0, 0.0),
         insertive_lin_vel_b_mps=torch.zeros(n, 3, dtype=torch.float64),

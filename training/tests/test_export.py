@@ -59,7 +59,7 @@ def test_closed_loop_runtime_and_env_agree(tmp_path, toy_resets):
         s = env._state.to(torch.float32)
         now = 0.1 * k
         terms = {t.name: (now, obs_terms.actor_term(s, t.name)[0].numpy()) for t in spec.terms if t.name != "last_action"}
-        cmd = runtime.step(now, terms, None, s.tcp_pos_b_m[0].numpy(), s.tcp_quat_b[0].numpy(), now)
+        cmd = runtime.step(now, terms, None, s.tcp_pos_b_m[0].numpy(), s.tcp_quat_b_wxyz[0].numpy(), now)
         env_obs = env.get_observations()
         assert torch.allclose(torch.from_numpy(runtime.history).reshape(-1), env_obs["policy"][0], atol=1e-6)
         with torch.no_grad():

@@ -33,7 +33,8 @@ def test_actor_step_follows_the_spec_term_by_term(state):
 
 def test_relative_poses_are_in_the_named_frames():
     # TCP at (1, 0, 0) yawed +90 deg; object at (1, 1, 0) unrotated -> in the TCP frame at (1, 0, 0), yaw -90 deg.
-    s = make_state(1, tcp_pos_b_m=torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64), tcp_quat_b=yaw_quat(math.pi / 2)[None],
+    s = make_state(1, tcp_pos_b_m=torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64),
+                   tcp_quat_b_wxyz=yaw_quat(math.pi / 2)[None],
                    insertive_pos_b_m=torch.tensor([[1.0, 1.0, 0.0]], dtype=torch.float64))
     pose = obs.actor_term(s, "insertive_pose_ee")[0]
     assert torch.allclose(pose[:3], torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), atol=1e-12)

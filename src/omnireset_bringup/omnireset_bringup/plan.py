@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from omnireset_core.policy.metadata import DEFAULT_CAMERAS
 from omnireset_bringup.urdf import urdf_from_config
 from omnireset_core.config import read_yaml
 from omnireset_core.scheduling import load_schedule, task_step_validator
@@ -30,7 +31,7 @@ NODES_PACKAGE = "omnireset_ros"
 SIM, REAL = "sim", "real"
 HARDWARE = (SIM, REAL)
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-CAMERAS = ("front", "side", "wrist")
+CAMERAS = DEFAULT_CAMERAS
 CONFIG_DIR_ENV = "OMNIRESET_CONFIG_DIR"  # read by omnireset_sim and the nodes
 RVIZ_CONFIG = Path("rviz") / "omnireset.rviz"
 SCHEDULE_FILE = Path("schedules") / "four_leg.yaml"

@@ -26,6 +26,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from omnireset_core.config import check_finite_vector, read_yaml
+from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES, FINGER_SPEED_MPS, FINGER_TRAVEL_M, MAX_FORCE_N
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters, inertia_matrix
 from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
 
@@ -33,13 +34,9 @@ BASE_LINK = "base"
 LINK_NAMES = tuple(f"link{i}" for i in range(1, 7))
 FLANGE_LINK, TOOL0_LINK, TCP_LINK, GRIPPER_LINK = "flange", "tool0", "tcp", "gripper"
 ARM_JOINTS = ARM_JOINT_NAMES
-LEFT_FINGER_JOINT, RIGHT_FINGER_JOINT = "left_finger_joint", "right_finger_joint"
-FINGER_JOINTS = (LEFT_FINGER_JOINT, RIGHT_FINGER_JOINT)
-
-# Robotiq 2F-85 (datasheet): 85 mm stroke, i.e. 42.5 mm per finger; 150 mm/s; 235 N.
-FINGER_TRAVEL_M = 0.0425
-FINGER_SPEED_MPS = 0.15
-FINGER_FORCE_N = 235.0
+FINGER_JOINTS = FINGER_JOINT_NAMES
+LEFT_FINGER_JOINT, RIGHT_FINGER_JOINT = FINGER_JOINT_NAMES
+FINGER_FORCE_N = MAX_FORCE_N
 DEFAULT_TCP_Z_M = 0.155  # pad centre along flange z, as in the twin
 
 

@@ -230,7 +230,7 @@ def stamped(values, stamp_s, spec=OBS):
 def step_state(rt, now_s, offset=0.0, **overrides):
     obs = stamped(term_values(OBS, offset), now_s)
     obs.update(overrides.pop("obs", {}))
-    args = dict(frames=None, ee_pos_b=EE_POS_B, ee_quat_b=EE_QUAT_B, ee_stamp_s=now_s)
+    args = dict(frames=None, tcp_pos_b_m=EE_POS_B, tcp_quat_b_wxyz=EE_QUAT_B, tcp_stamp_s=now_s)
     args.update(overrides)
     return rt.step(now_s, obs, **args)
 
@@ -268,13 +268,13 @@ def test_target_comes_from_the_measured_pose(tmp_path):
     action = [0.5, 0.0, -1.0, 0.0, 0.0, 1.0, -0.3]
     rt = PolicyRuntime.load(export_policy(ConstantAction(action), tmp_path / "c.pt", state_md()), STATE)
     cmd = step_state(rt, 3.0)
-    np.testing.assert_allclose(cmd.target_pos_b, EE_POS_B + [0.01, 0.0, -0.02], atol=1e-9)
-    np.testing.assert_allclose(cmd.target_quat_b, quat_mul(rotvec_to_quat(np.array([0, 0, 0.2])), EE_QUAT_B), atol=1e-7)
+    np.testing.assert_allclose(cmd.target_pos_b_m, EE_POS_B + [0.01, 0.0, -0.02], atol=1e-9)
+    np.testing.assert_allclose(cmd.target_quat_b_wxyz, quat_mul(rotvec_to_quat(np.array([0, 0, 0.2])), EE_QUAT_B), atol=1e-7)
     assert cmd.gripper_close is True and cmd.stamp_s == 3.0
     pos, quat, close = action_to_target(np.array(action), EE_POS_B, EE_QUAT_B, ActionSpec().scale)
-    np.testing.assert_allclose(cmd.target_quat_b, quat, atol=1e-7)
-    other = step_state(rt, 3.1, ee_pos_b=EE_POS_B + [0.1, 0.0, 0.0], ee_stamp_s=3.1)
-    np.testing.assert_allclose(other.target_pos_b, cmd.target_pos_b + [0.1, 0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(cmd.target_quat_b_wxyz, quat, atol=1e-7)
+    other = step_state(rt, 3.1, tcp_pos_b_m=EE_POS_B + [0.1, 0.0, 0.0], tcp_stamp_s=3.1)
+    np.testing.assert_allclose(other.target_pos_b_m, cmd.target_pos_b_m + [0.1, 0.0, 0.0], atol=1e-9)
 
 
 def refused(rt, exc_type, now_s=1.0, **kwargs):
@@ -295,7 +295,7 @@ def test_stale_inputs_are_refused_by_name(state_rt):
     old = stamped(term_values(OBS), 1.0)["joint_pos"]
     err = refused(rt, StaleInputError, now_s=1.2, obs={"joint_pos": old})
     assert err.inputs == ("obs/joint_pos",) and "'obs/joint_pos' is stale: 0.200 s old, limit 0.100 s" in str(err)
-    err = refused(rt, StaleInputError, now_s=1.3, ee_stamp_s=1.25)
+    err = refused(rt, StaleInputError, now_s=1.3, tcp_stamp_s=1.25)
     assert err.inputs == ("ee_pose",) and "limit 0.020 s" in str(err)
     err = refused(rt, StaleInputError, now_s=1.4, obs={"insertive_pose_ee": (1.7, np.zeros(6))})
     assert "'obs/insertive_pose_ee' stamped 0.300 s in the future" in str(err)
@@ -326,9 +326,9 @@ def test_non_finite_inputs_and_outputs_are_refused_by_name(state_rt, tmp_path):
     q[2] = np.nan
     err = refused(rt, NonFiniteError, now_s=1.1, obs={"joint_pos": (1.1, q)})
     assert err.inputs == ("obs/joint_pos",) and "'obs/joint_pos' has 1 non-finite of 6 value(s)" in str(err)
-    err = refused(rt, NonFiniteError, now_s=1.1, ee_pos_b=np.array([0.4, np.inf, 0.3]))
+    err = refused(rt, NonFiniteError, now_s=1.1, tcp_pos_b_m=np.array([0.4, np.inf, 0.3]))
     assert err.inputs == ("ee_pose",)
-    err = refused(rt, NonFiniteError, now_s=1.1, ee_stamp_s=float("nan"))
+    err = refused(rt, NonFiniteError, now_s=1.1, tcp_stamp_s=float("nan"))
     assert err.inputs == ("ee_pose",) and "stamp of 'ee_pose'" in str(err)
 
     rt = PolicyRuntime.load(export_policy(NanWhenFirstInputIsOne(), tmp_path / "n.pt", state_md()), STATE)
@@ -346,8 +346,8 @@ def test_non_finite_inputs_and_outputs_are_refused_by_name(state_rt, tmp_path):
     ({"obs": {"last_action": (1.0, np.zeros(7))}}, "obs/last_action", "is filled by the runtime"),
     ({"obs": {"joint_vel": (1.0, np.zeros(6))}}, "obs/joint_vel", "is not an observation term of this policy"),
     ({"frames": {"wrist": (1.0, np.zeros((224, 224, 3), np.uint8))}}, "camera/wrist", "given to a state policy"),
-    ({"ee_quat_b": np.array([0.0, 0.9, 0.0, 0.0])}, "ee_pose", r"not unit length \(norm 0.900000\)"),
-    ({"ee_pos_b": np.zeros(4)}, "ee_pose", "must be position"),
+    ({"tcp_quat_b_wxyz": np.array([0.0, 0.9, 0.0, 0.0])}, "ee_pose", r"not unit length \(norm 0.900000\)"),
+    ({"tcp_pos_b_m": np.zeros(4)}, "ee_pose", "must be position"),
 ])
 def test_invalid_inputs_are_refused_by_name(state_rt, kwargs, name, why):
     err = refused(state_rt, InvalidInputError, **kwargs)
@@ -385,9 +385,9 @@ def frame(rng):
     return rng.integers(0, 256, size=(224, 224, 3), dtype=np.uint8)
 
 
-def step_rgb(rt, now_s, frames, rng, ee_stamp_s=None):
+def step_rgb(rt, now_s, frames, rng, tcp_stamp_s=None):
     obs = {name: (now_s, rng.normal(size=6)) for name in ("joint_pos", "ee_pose_b")}
-    return rt.step(now_s, obs, frames, EE_POS_B, EE_QUAT_B, now_s if ee_stamp_s is None else ee_stamp_s), obs
+    return rt.step(now_s, obs, frames, EE_POS_B, EE_QUAT_B, now_s if tcp_stamp_s is None else tcp_stamp_s), obs
 
 
 def naive_action(module, window, proprio):
@@ -443,7 +443,7 @@ def test_rgb_frames_are_checked_by_camera(tmp_path):
     frames = {cam: (1.0, frame(rng)) for cam in CAMERAS}
     step_rgb(rt, 1.0, frames, rng)
     with pytest.raises(StaleInputError, match=r"'camera/wrist' is stale: 0.150 s old") as info:
-        step_rgb(rt, 1.15, {**frames, **{c: (1.1, frames[c][1]) for c in ("front", "side")}}, rng, ee_stamp_s=1.15)
+        step_rgb(rt, 1.15, {**frames, **{c: (1.1, frames[c][1]) for c in ("front", "side")}}, rng, tcp_stamp_s=1.15)
     assert info.value.inputs == ("camera/wrist",)
     bad_frames = {**frames, "side": (1.0, np.zeros((224, 224, 3), np.float32)),
                   "front": (1.0, np.zeros((240, 320, 3), np.uint8))}

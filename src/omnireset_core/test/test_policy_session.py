@@ -52,7 +52,7 @@ def test_inactive_steps_without_commanding_until_activated(session):
     assert inputs.calls == 5 and all(r.command is None for r in results)
     session.activate(t)
     results, t = run(session, inputs, t, 0.3)
-    assert all(r.command is not None and np.all(np.isfinite(r.command.target_pos_b)) for r in results)
+    assert all(r.command is not None and np.all(np.isfinite(r.command.target_pos_b_m)) for r in results)
 
 
 def test_a_short_refusal_keeps_the_history_a_longer_one_resets_it(session):

@@ -19,6 +19,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
+from omnireset_core.policy.metadata import DEFAULT_CAMERAS
 from omnireset_core.interfaces import CameraIntrinsics
 from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
@@ -60,7 +61,7 @@ class CameraNode(Node):
 
         self.hardware = params.declare(self, "hardware", "sim", "Source: 'sim' (twin renders) or 'real' (RealSense)",
                                        choices=("sim", "real"))
-        self.names = list(params.declare(self, "cameras", ["front", "side", "wrist"], "Cameras to publish"))
+        self.names = list(params.declare(self, "cameras", list(DEFAULT_CAMERAS), "Cameras to publish"))
         if not self.names or len(set(self.names)) != len(self.names):
             raise ValueError(f"parameter cameras must list distinct camera names, got {self.names}")
         rate_hz = params.declare(self, "rate_hz", 10.0, "Image + camera_info rate per camera [Hz]", 0.5, 60.0)

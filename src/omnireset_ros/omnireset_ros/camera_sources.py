@@ -20,7 +20,7 @@ class SimSource:
     """
 
     def __init__(self, names, cell_yaml: Path, cameras_yaml: Path):
-        from omnireset_sim.assets.robotiq import LEFT_JOINT, RIGHT_JOINT
+        from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES
         from omnireset_sim.assets.ur_arm import JOINT_NAMES
         from omnireset_sim.camera import TwinCamera
         from omnireset_sim.config import load_cameras_config, load_cell_config
@@ -29,7 +29,7 @@ class SimSource:
         self.cell = TwinCell(load_cell_config(cell_yaml), load_cameras_config(cameras_yaml))
         self.cameras = {n: TwinCamera(self.cell, n, background=False) for n in names}
         m = self.cell.model
-        self._qpos_adr = {n: int(m.joint(n).qposadr[0]) for n in (*JOINT_NAMES, LEFT_JOINT, RIGHT_JOINT)}
+        self._qpos_adr = {n: int(m.joint(n).qposadr[0]) for n in (*JOINT_NAMES, *FINGER_JOINT_NAMES)}
         self._lock = threading.Lock()
         self._joint_state = None  # (stamp msg, {joint name: position})
         self._objects: dict[str, tuple[np.ndarray, np.ndarray]] = {}

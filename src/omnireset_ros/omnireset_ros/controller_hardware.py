@@ -15,9 +15,7 @@ from omnireset_core.interfaces import Gripper, HardwareError, Robot
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
 from omnireset_sim.assets.objects import TWIN_OBJECTS
-from omnireset_sim.assets.robotiq import FINGER_TRAVEL_M, LEFT_JOINT, RIGHT_JOINT
-
-FINGER_JOINTS = (LEFT_JOINT, RIGHT_JOINT)
+from omnireset_core.kinematics.robotiq import FINGER_TRAVEL_M
 
 
 class Backend:

@@ -22,10 +22,11 @@ from std_srvs.srv import Trigger
 from omnireset_core.control.config import load_controller_config
 from omnireset_core.control.loop import ControlLoop, LoopMode
 from omnireset_core.interfaces import HardwareError
+from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
 from omnireset_ros.node_main import publish_diagnostics, run_node
 from omnireset_ros import params, topics
 from omnireset_ros.controller_hardware import (
-    FINGER_JOINTS, TWIN_OBJECTS, Backend, RealBackend, SimBackend, monotonic_to_ros_s, pose6_to_pose,
+    TWIN_OBJECTS, Backend, RealBackend, SimBackend, monotonic_to_ros_s, pose6_to_pose,
 )
 from omnireset_ros.conversions import pose_from_msg, pose_msg, ros_now_s, s_to_stamp, to_monotonic_s
 

@@ -30,11 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from omnireset_core.policy.metadata import DEFAULT_CAMERAS
 from omnireset_ros.process import die_with_parent
 
 NODES = ("controller_node", "camera_node", "policy_node", "supervisor_node")
 NICE = {"controller_node": 0, "camera_node": 10, "policy_node": 5, "supervisor_node": 5}  # the 500 Hz loop first
-CAMERAS = ("front", "side", "wrist")
+CAMERAS = DEFAULT_CAMERAS
 # Until a learned policy solves the task from the twin's start state, the demo runs the privileged
 # scripted reference behind the same policy interface (labelled as such everywhere).
 DEMO_CHECKPOINT = "checkpoints/peg_scripted_reference.pt"

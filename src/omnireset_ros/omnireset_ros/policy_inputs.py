@@ -12,9 +12,9 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 
+from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
 from omnireset_core.policy import StaleInputError
 from omnireset_ros import topics
-from omnireset_ros.controller_hardware import FINGER_JOINTS
 from omnireset_ros.conversions import pose_from_msg, stamp_to_s
 from omnireset_ros.policy_observation import StampedJoints, StampedPose, build_terms, rgb_frame
 

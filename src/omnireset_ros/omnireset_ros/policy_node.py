@@ -148,10 +148,10 @@ class PolicyNode(Node):
         command = result.command
         if command is not None:
             stamp = s_to_stamp(command.stamp_s)
-            self.pub_target.publish(pose_msg(command.target_pos_b, command.target_quat_b, stamp, topics.BASE_FRAME))
+            self.pub_target.publish(pose_msg(command.target_pos_b_m, command.target_quat_b_wxyz, stamp, topics.BASE_FRAME))
             self.pub_gripper.publish(Bool(data=bool(command.gripper_close)))
             self.publish_count += 1
-            self._last_target = (ros_now_s(self), command.target_pos_b, command.target_quat_b)
+            self._last_target = (ros_now_s(self), command.target_pos_b_m, command.target_quat_b_wxyz)
 
     def _step(self, now_s: float):
         runtime = self.policy.session.runtime

@@ -26,7 +26,7 @@ def deployment_terms(s, i: int, names) -> dict[str, np.ndarray]:
     n = lambda t: t[i].detach().numpy().astype(np.float64)  # noqa: E731
     travel_m = float(s.finger_travel_m[i])
     joints = StampedJoints(0.0, n(s.q_arm_rad), np.array([travel_m, travel_m]))  # both finger joints
-    ee = StampedPose(0.0, n(s.tcp_pos_b_m), n(s.tcp_quat_b))
+    ee = StampedPose(0.0, n(s.tcp_pos_b_m), n(s.tcp_quat_b_wxyz))
     insertive = StampedPose(0.0, n(s.insertive_pos_b_m), n(s.insertive_quat_b))
     receptive = StampedPose(0.0, n(s.receptive_pos_b_m), n(s.receptive_quat_b))
     return {name: values for name, (_, values) in build_terms(names, joints, ee, insertive, receptive).items()}

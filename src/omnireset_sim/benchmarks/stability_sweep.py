@@ -36,7 +36,7 @@ def hold_run(dt: float, mode: str, hold_s: float, gains: OscGains) -> dict:
     blowup, qd_max, tcp_drift, slip = None, 0.0, 0.0, 0.0
     for k in range(int(round(hold_s / dt))):
         if mode == "osc":
-            drv.tick(drv.target_pos_b_m, drv.target_quat_b)
+            drv.tick(drv.target_pos_b_m, drv.target_quat_b_wxyz)
         else:
             robot.hold_position()
         q, qd = cell.joint_state()
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--hold-s", type=float, default=10.0)
     parser.add_argument("--dts", type=float, nargs="*", default=[0.002, 0.005, 1 / 120, 0.01, 0.0125, 0.02])
     args = parser.parse_args()
-    gains = {"osc zeta_pos=1": OscGains(), "osc zeta_pos=3": OscGains(damping_ratio_pos=3.0)}
+    gains = {"osc zeta_pos=1": OscGains(damping_ratio_pos=1.0), "osc zeta_pos=3": OscGains(damping_ratio_pos=3.0)}
     print(f"{'dt [ms]':>8} {'mode':>16} {'blow-up step':>13} {'max |qd| rad/s':>15} {'tcp drift mm':>13} {'peg slip mm':>12}")
     for dt in args.dts:
         for label, mode, g in [(k, "osc", v) for k, v in gains.items()] + [("joint hold", "hold", gains["osc zeta_pos=1"])]:

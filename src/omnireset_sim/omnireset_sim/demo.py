@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omnireset_core.policy.metadata import DEFAULT_CAMERAS
 from omnireset_core.control.config import load_controller_config
 from omnireset_core.control.pacing import DeadlinePacer
 from omnireset_core.tasks import is_assembled, load_task
@@ -32,7 +33,7 @@ def run_demo(output: Path, configs: Path, realtime: bool = True, video: bool = T
     controller = load_controller_config(configs / "controller.yaml")
     cell = TwinCell.from_files(configs / "cell.yaml", configs / "cameras.yaml")
     robot, gripper = TwinRobot(cell), TwinGripper(cell)
-    cameras = [TwinCamera(cell, name, rate_hz=VIDEO_FPS) for name in ("front", "side", "wrist")] if video else []
+    cameras = [TwinCamera(cell, name, rate_hz=VIDEO_FPS) for name in DEFAULT_CAMERAS] if video else []
     pacer = DeadlinePacer(controller.rate_hz)
     log = {"t_s": [], "tcp": [], "target": [], "wake_s": []}
     frames: list[np.ndarray] = []

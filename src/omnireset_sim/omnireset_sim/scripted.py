@@ -41,14 +41,14 @@ class OscDriver:
         self.time_s = 0.0
         self.loop = ControlLoop(robot, kinematics, gains, limits, rate_hz=1.0 / period_s, clock=lambda: self.time_s)
         self.target_pos_b_m: np.ndarray | None = None
-        self.target_quat_b: np.ndarray | None = None
+        self.target_quat_b_wxyz: np.ndarray | None = None
 
     def tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
         T = self.kinematics.tcp_pose(self.robot.read_state().q_rad)
         return T[:3, 3], matrix_to_quat(T[:3, :3])
 
-    def tick(self, target_pos_b_m, target_quat_b) -> LoopStatus:
-        problem = self.loop.set_target(target_pos_b_m, target_quat_b, self.time_s)
+    def tick(self, target_pos_b_m, target_quat_b_wxyz) -> LoopStatus:
+        problem = self.loop.set_target(target_pos_b_m, target_quat_b_wxyz, self.time_s)
         if problem is not None:
             raise ValueError(f"scripted target refused: {problem}")
         status = self.loop.tick()
@@ -59,15 +59,15 @@ class OscDriver:
 
     def hold(self, duration_s: float, on_tick=None) -> None:
         for _ in range(max(1, round(duration_s / self.period_s))):
-            status = self.tick(self.target_pos_b_m, self.target_quat_b)
+            status = self.tick(self.target_pos_b_m, self.target_quat_b_wxyz)
             if on_tick is not None:
                 on_tick(status)
 
     def move_to(self, pos_b_m, quat_b, speed_mps: float = 0.1, settle_s: float = 0.3, on_tick=None) -> None:
         """Straight line from the current target (or tcp) at ``speed_mps``, orientation slerped."""
         if self.target_pos_b_m is None:
-            self.target_pos_b_m, self.target_quat_b = self.tcp_pose()
-        p0, q0 = self.target_pos_b_m.copy(), self.target_quat_b.copy()
+            self.target_pos_b_m, self.target_quat_b_wxyz = self.tcp_pose()
+        p0, q0 = self.target_pos_b_m.copy(), self.target_quat_b_wxyz.copy()
         p1, q1 = np.asarray(pos_b_m, dtype=float), np.asarray(quat_b, dtype=float)
         if np.dot(q0, q1) < 0:
             q1 = -q1
@@ -75,8 +75,8 @@ class OscDriver:
         for k in range(1, n + 1):
             s = k / n
             quat = (1 - s) * q0 + s * q1  # nlerp: fine for the small rotations of a script
-            self.target_pos_b_m, self.target_quat_b = p0 + s * (p1 - p0), quat / np.linalg.norm(quat)
-            status = self.tick(self.target_pos_b_m, self.target_quat_b)
+            self.target_pos_b_m, self.target_quat_b_wxyz = p0 + s * (p1 - p0), quat / np.linalg.norm(quat)
+            status = self.tick(self.target_pos_b_m, self.target_quat_b_wxyz)
             if on_tick is not None:
                 on_tick(status)
         self.hold(settle_s, on_tick)
@@ -171,7 +171,7 @@ def pick_and_insert(cell, robot: Robot, gripper: Gripper, gains: OscGains, plan:
     gripper.command(False)
     drv.hold(plan.release_s, on_tick)
     phase("retreat")
-    pos, quat = drv.target_pos_b_m, drv.target_quat_b
+    pos, quat = drv.target_pos_b_m, drv.target_quat_b_wxyz
     drv.move_to(pos + up * 0.08, quat, plan.speed_mps, 0.3, on_tick)
     phase("done")
     rel_pos, rel_quat = cell.relative_pose(PEG_BODY, HOLE_BODY)

@@ -124,7 +124,7 @@ def test_grasp_lift_and_hold_is_stable(dt, hold_s):
     peg_in_tcp0 = np.linalg.inv(tcp0) @ pose_matrix(*cell.object_pose("peg"))
     tcp_drift = slip = qd_max = 0.0
     for _ in range(int(round(hold_s / dt))):
-        drv.tick(drv.target_pos_b_m, drv.target_quat_b)
+        drv.tick(drv.target_pos_b_m, drv.target_quat_b_wxyz)
         assert np.all(np.isfinite(cell.data.qpos)) and np.all(np.isfinite(cell.data.qvel))
         tcp = cell.site_transform("tcp")
         tcp_drift = max(tcp_drift, np.linalg.norm(tcp[:3, 3] - tcp0[:3, 3]))

@@ -22,6 +22,7 @@ from isaaclab.scene import InteractiveSceneCfg
 from isaaclab.utils import configclass
 
 from omnireset_core.config import from_dict
+from omnireset_core.spec.contract import default_actor_observation
 from omnireset_sim.config import CellConfig
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.isaaclab import mdp
@@ -56,7 +57,7 @@ class ObservationsCfg:
         actor = ObservationTermCfg(func=mdp.actor_observation)
 
         def __post_init__(self):
-            self.history_length = 5  # the deployment spec's history; flattened oldest first
+            self.history_length = default_actor_observation().history  # the deployment spec's; oldest first
             self.flatten_history_dim = True
             self.concatenate_terms = True
 

@@ -17,6 +17,7 @@ from isaaclab.utils import configclass
 from omnireset_core.config import from_dict
 from omnireset_core.control.action import action_to_target
 from omnireset_core.control.osc import scaled_gains, track_target
+from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import matrix_to_quat
 from omnireset_core.spec.contract import default_actor_observation
@@ -35,7 +36,6 @@ from omnireset_training.reset_source import ResetSampler, ResetSource, load_rese
 from omnireset_training.toy_resets import make_toy_resets
 
 F64 = torch.float64
-FINGER_JOINTS = ("left_finger_joint", "right_finger_joint")
 
 
 def wxyz_to_xyzw(q):
@@ -128,7 +128,7 @@ def cell_state(env) -> CellState:
     am = env.action_manager
     steps_left = (env.max_episode_length - env.episode_length_buf).to(F64)
     ctx._state = CellState(
-        q_arm_rad=q, qd_arm_radps=qd, tcp_pos_b_m=T[:, :3, 3], tcp_quat_b=matrix_to_quat(T[:, :3, :3]),
+        q_arm_rad=q, qd_arm_radps=qd, tcp_pos_b_m=T[:, :3, 3], tcp_quat_b_wxyz=matrix_to_quat(T[:, :3, :3]),
         tcp_lin_vel_b_mps=ee_vel[:, :3], tcp_ang_vel_b_radps=ee_vel[:, 3:],
         insertive_pos_b_m=peg_pose[:, :3] - origins, insertive_quat_b=xyzw_to_wxyz(peg_pose[:, 3:]),
         insertive_lin_vel_b_mps=peg_vel[:, :3], insertive_ang_vel_b_radps=peg_vel[:, 3:],
@@ -178,7 +178,7 @@ class OscAction(ActionTerm):
         clip = ctx.cfg.action_clip
         self._raw[:] = actions.clamp(-clip, clip)
         s = cell_state(self._env)
-        pos, quat, close = action_to_target(self._raw.to(F64), s.tcp_pos_b_m, s.tcp_quat_b, self._scale)
+        pos, quat, close = action_to_target(self._raw.to(F64), s.tcp_pos_b_m, s.tcp_quat_b_wxyz, self._scale)
         self._target_pos[:], self._target_quat[:] = pos, quat
         ctx.gripper_closed[:] = close
 

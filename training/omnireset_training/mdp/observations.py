@@ -15,7 +15,7 @@ from omnireset_training.mdp.state import CellState
 
 def term_sources(s: CellState) -> dict:
     """The measured quantities the core's term functions read (``omnireset_core.spec.terms``)."""
-    return {"joints": s.q_arm_rad, "fingers": s.finger_travel_m, "ee": (s.tcp_pos_b_m, s.tcp_quat_b),
+    return {"joints": s.q_arm_rad, "fingers": s.finger_travel_m, "ee": (s.tcp_pos_b_m, s.tcp_quat_b_wxyz),
             "insertive": (s.insertive_pos_b_m, s.insertive_quat_b),
             "receptive": (s.receptive_pos_b_m, s.receptive_quat_b)}
 

@@ -17,7 +17,7 @@ class CellState:
     q_arm_rad: torch.Tensor  # (N, 6)
     qd_arm_radps: torch.Tensor  # (N, 6)
     tcp_pos_b_m: torch.Tensor  # (N, 3)
-    tcp_quat_b: torch.Tensor  # (N, 4)
+    tcp_quat_b_wxyz: torch.Tensor  # (N, 4)
     tcp_lin_vel_b_mps: torch.Tensor  # (N, 3)
     tcp_ang_vel_b_radps: torch.Tensor  # (N, 3)
     insertive_pos_b_m: torch.Tensor  # (N, 3) object frame origin

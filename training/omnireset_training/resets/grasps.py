@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from omnireset_sim.assets import robotiq
 from omnireset_sim.assets.floating import HAND_BODY, build_floating_gripper_model
+from omnireset_sim.assets.objects import PEG_BODY
 from omnireset_sim.config import CellConfig
 from omnireset_training.resets.config import GraspSettings
 from omnireset_training.resets.physics import (
@@ -104,8 +105,8 @@ class FloatingGripper:
         m = build_floating_gripper_model(cell, timestep_s)
         self.model = m
         self.cell = cell
-        self.shape = BoxShape.of_body(m, "peg")
-        peg = m.body("peg")
+        self.shape = BoxShape.of_body(m, PEG_BODY)
+        peg = m.body(PEG_BODY)
         self.peg_body = peg.id
         self.peg_qpos_adr = int(m.jnt_qposadr[peg.jntadr[0]])
         self.peg_dof_adr = int(m.jnt_dofadr[peg.jntadr[0]])

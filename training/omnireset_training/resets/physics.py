@@ -20,6 +20,7 @@ from mujoco import rollout
 from omnireset_core.rotations import matrix_to_quat, pose_in_frame, quat_to_matrix, rotvec_to_quat
 from omnireset_sim.assets import robotiq
 from omnireset_sim.assets.mjcf import ARM_BIT
+from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
 from omnireset_sim.config import CellConfig
 from omnireset_sim.twin import TwinCell
 
@@ -248,8 +249,8 @@ class Measurements:
 class ServoArmCell:
     """The cell model with the arm held by its joint servo (ctrl = target joint angles), batched."""
 
-    def __init__(self, cell: CellConfig, timestep_s: float, insertive_body: str = "peg",
-                 receptive_body: str = "peg_hole", num_threads: int = 0):
+    def __init__(self, cell: CellConfig, timestep_s: float, insertive_body: str = PEG_BODY,
+                 receptive_body: str = HOLE_BODY, num_threads: int = 0):
         self.twin = TwinCell(cell, timestep_s=timestep_s)
         self.cell = cell
         twin, m = self.twin, self.twin.model

@@ -69,10 +69,10 @@ def scaled_gains(gains: OscGains, kp_scale):
     return kp, 2.0 * xp.sqrt(kp) * vec(gains.damping_ratio)
 
 
-def pose_error(pos_b, quat_b, target_pos_b, target_quat_b):
+def pose_error(pos_b_m, quat_b_wxyz, target_pos_b_m, target_quat_b_wxyz):
     """(..., 6) task-space error (m, rad) from the current pose to the target, in frame b."""
-    xp = array_namespace(pos_b, target_pos_b)
-    return xp.concat((target_pos_b - pos_b, quat_error_rotvec(target_quat_b, quat_b)), axis=-1)
+    xp = array_namespace(pos_b_m, target_pos_b_m)
+    return xp.concat((target_pos_b_m - pos_b_m, quat_error_rotvec(target_quat_b_wxyz, quat_b_wxyz)), axis=-1)
 
 
 def clip_pose_error(error, max_pos_error_m: float, max_rot_error_rad: float):
@@ -103,10 +103,10 @@ def osc_torque(jacobian_b, qd_radps, error, gains: OscGains, kp=None, kd=None):
     return xp.minimum(xp.maximum(tau, -limit), limit)
 
 
-def track_target(tcp_pos_b_m, tcp_quat_b, jacobian_b, qd_radps, target_pos_b_m, target_quat_b, gains: OscGains,
+def track_target(tcp_pos_b_m, tcp_quat_b_wxyz, jacobian_b, qd_radps, target_pos_b_m, target_quat_b_wxyz, gains: OscGains,
                  kp=None, kd=None):
     """One OSC step towards a TCP target from the measured TCP pose and Jacobian: the torques
     (..., 6) of ``osc_torque`` on the pose error. The 500 Hz loop and both training backends
     call this between reading the joints and commanding the torques."""
-    error = pose_error(tcp_pos_b_m, tcp_quat_b, target_pos_b_m, target_quat_b)
+    error = pose_error(tcp_pos_b_m, tcp_quat_b_wxyz, target_pos_b_m, target_quat_b_wxyz)
     return osc_torque(jacobian_b, qd_radps, error, gains, kp=kp, kd=kd)

@@ -125,8 +125,8 @@ class InputAgeLimits:
 
 @dataclass(frozen=True)
 class PolicyCommand:
-    target_pos_b: np.ndarray  # (3,) m, frame b
-    target_quat_b: np.ndarray  # (4,) w, x, y, z, frame b
+    target_pos_b_m: np.ndarray  # (3,) m, frame b
+    target_quat_b_wxyz: np.ndarray  # (4,) w, x, y, z, frame b
     gripper_close: bool
     stamp_s: float  # now_s of the step that produced it
     action: np.ndarray  # (7,) raw network output
@@ -219,17 +219,17 @@ class PolicyRuntime:
 
     def step(self, now_s: float, obs: Mapping[str, tuple[float, object]],
              frames: Mapping[str, tuple[float, np.ndarray]] | None,
-             ee_pos_b, ee_quat_b, ee_stamp_s: float) -> PolicyCommand:
+             tcp_pos_b_m, tcp_quat_b_wxyz, tcp_stamp_s: float) -> PolicyCommand:
         """One policy step. ``obs``: term -> (stamp_s, values (dim,)); ``frames``: camera ->
-        (stamp_s, rgb (H, W, 3) uint8), None or {} for a state policy; ``ee_pos_b`` (3,) m and
-        ``ee_quat_b`` (4,) w, x, y, z: the measured TCP pose, stamped ``ee_stamp_s``. A camera
+        (stamp_s, rgb (H, W, 3) uint8), None or {} for a state policy; ``tcp_pos_b_m`` (3,) m and
+        ``tcp_quat_b_wxyz`` (4,) w, x, y, z: the measured TCP pose, stamped ``tcp_stamp_s``. A camera
         frame with the stamp of that camera's last encoded frame is taken to be that frame and
         its features are reused (it is still pushed as this step's frame and age-checked).
 
         Returns the command, or raises InvalidInputError / NonFiniteError / StaleInputError."""
         if not isinstance(now_s, (int, float, np.integer, np.floating)) or not math.isfinite(now_s):
             raise NonFiniteError(f"now_s must be a finite number, got {now_s!r}", ("now_s",))
-        values, stamps = self._check_structure(obs, frames or {}, ee_pos_b, ee_quat_b, ee_stamp_s)
+        values, stamps = self._check_structure(obs, frames or {}, tcp_pos_b_m, tcp_quat_b_wxyz, tcp_stamp_s)
         self._check_finite(values, stamps)
         self._check_ages(now_s, stamps)
 
@@ -288,7 +288,7 @@ class PolicyRuntime:
         return torch.stack([f for f in newest if f is not None])  # every camera filled above
 
     # --- input checks -----------------------------------------------------------------
-    def _check_structure(self, obs, frames, ee_pos_b, ee_quat_b, ee_stamp_s):
+    def _check_structure(self, obs, frames, tcp_pos_b_m, tcp_quat_b_wxyz, tcp_stamp_s):
         """Values and stamps by input name, or InvalidInputError listing every problem."""
         problems, names, values, stamps = [], [], {}, {}
         if not isinstance(obs, Mapping) or not isinstance(frames, Mapping):
@@ -338,7 +338,7 @@ class PolicyRuntime:
             if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.shape != (*hw, 3):
                 got = f"shape {rgb.shape} dtype {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
                 bad(name, f"must be a uint8 array ({hw[0]}, {hw[1]}, 3), got {got}")
-        pos, quat = np.asarray(ee_pos_b), np.asarray(ee_quat_b)
+        pos, quat = np.asarray(tcp_pos_b_m), np.asarray(tcp_quat_b_wxyz)
         if pos.dtype.kind not in "biuf" or pos.shape != (3,) or quat.dtype.kind not in "biuf" or quat.shape != (4,):
             bad(EE_POSE_INPUT, f"must be position (3,) and quaternion (4,), got {pos.shape} and {quat.shape}")
         else:
@@ -346,7 +346,7 @@ class PolicyRuntime:
             norm = float(np.linalg.norm(quat))
             if math.isfinite(norm) and abs(norm - 1.0) > QUAT_NORM_TOL:
                 bad(EE_POSE_INPUT, f"quaternion is not unit length (norm {norm:.6f})")
-        stamps[EE_POSE_INPUT] = ee_stamp_s
+        stamps[EE_POSE_INPUT] = tcp_stamp_s
         if problems:
             raise InvalidInputError("invalid policy input: " + "; ".join(problems), tuple(names))
         return values, stamps

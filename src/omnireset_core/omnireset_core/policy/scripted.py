@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from omnireset_core.kinematics.robotiq import FINGER_TRAVEL_M
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec, rotvec_to_quat
 from omnireset_core.spec.contract import ActionSpec, ObservationSpec, default_actor_observation
 
@@ -36,7 +37,7 @@ class PegScriptGeometry:
     approach_m: float = 0.05  # above the grasp / above the hole before descending
     hole_depth_m: float = 0.04
     press_m: float = 0.003  # push this far below seated
-    finger_full_travel_m: float = 0.0425  # closed on nothing
+    finger_full_travel_m: float = FINGER_TRAVEL_M  # closed on nothing
     finger_margin_m: float = 0.002
     grip_min_travel_m: float = 0.025  # fingers this far in: touching the 20 mm part (open width 85 mm)
     lateral_tol_m: float = 0.0015  # aligned enough to descend

@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES, FINGER_TRAVEL_M, MAX_FORCE_N
+from omnireset_core.kinematics.robotiq import STROKE_M as GRIPPER_STROKE_M
 from omnireset_sim.assets.mjcf import CONTACT_GRIPPER, CONTACT_SOLREF, fmt
 
-GRIPPER_STROKE_M = 0.085  # fully open gap between the pads
-FINGER_TRAVEL_M = GRIPPER_STROKE_M / 2  # per finger, 0 = open
 TCP_Z_M = 0.155  # flange -> tool centre point (pad centre), along flange z
 PAD_HALF_M = (0.011, 0.004, 0.011)  # pad half sizes (x, y thickness, z)
 FINGERTIP_Z_M = TCP_Z_M + PAD_HALF_M[2]  # lowest point of the gripper
 PALM_BOTTOM_Z_M = 0.11
 BASE_MASS_KG = 0.78
 FINGER_MASS_KG = 0.06
-MAX_FORCE_N = 235.0
 
 # Pads (priority 1, so they govern their contacts): impedance close to 1 keeps the squeeze
 # penetration at 0.1-0.4 mm at 2 ms and <= 0.9 mm at 1/120 s over 20..235 N, about what the
 # silicone pads of the real gripper compress.
 PAD_SOLIMP = "0.99 0.999 0.0005"
 
-LEFT_JOINT, RIGHT_JOINT = "left_finger_joint", "right_finger_joint"
+LEFT_JOINT, RIGHT_JOINT = FINGER_JOINT_NAMES
 TENDON, ACTUATOR = "grip", "gripper"
 PAD_GEOMS = ("left_pad", "right_pad")
 
