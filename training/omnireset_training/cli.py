@@ -19,7 +19,7 @@ import yaml
 
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.export import _plain, export_actor, load_actor
-from omnireset_training.reset_source import load_resets
+from omnireset_training.reset_source import RESET_TYPES, load_resets
 from omnireset_training.rl.config import PPOConfig, TrainConfig, cpu_profile
 
 SCALES = ("toy", "cpu", "paper")
@@ -153,29 +153,32 @@ def _config_beside(checkpoint: Path, args) -> TrainConfig:
     return resolve_config(args)
 
 
-def cmd_evaluate(args) -> float:
+def _policy_of(checkpoint: Path, cfg: TrainConfig):
+    """``obs -> actions`` of an exported TorchScript policy or a training checkpoint (``model_<it>.pt``,
+    loaded with ``cfg``); a policy for another task than ``cfg.env.task`` is refused."""
     from omnireset_core.policy import CheckpointError, read_checkpoint
+
+    if not checkpoint.is_file():
+        raise UsageError(f"--checkpoint {checkpoint}: no such file")
+    try:
+        module, metadata = read_checkpoint(checkpoint)
+    except CheckpointError:  # not TorchScript: a training checkpoint
+        actor = load_actor(checkpoint, cfg)
+        return lambda obs: actor(obs)
+    if metadata.task != cfg.env.task:
+        raise UsageError(f"{checkpoint} is a policy for task {metadata.task!r}, this evaluation is for "
+                         f"{cfg.env.task!r} (set env.task with --config)")
+    return lambda obs: module(obs["policy"])
+
+
+def cmd_evaluate(args) -> float:
     from omnireset_training.mujoco_env import OmniResetEnv
     from omnireset_training.rl.runner import eval_env_config, evaluate_policy
 
     checkpoint = Path(args.checkpoint)
     cfg = _config_beside(checkpoint, args)
     episodes = args.episodes or cfg.eval_episodes
-    if not checkpoint.is_file():
-        raise UsageError(f"--checkpoint {checkpoint}: no such file")
-    try:
-        module, metadata = read_checkpoint(checkpoint)  # an exported TorchScript policy
-        if metadata.task != cfg.env.task:
-            raise UsageError(f"{checkpoint} is a policy for task {metadata.task!r}, this evaluation is for "
-                             f"{cfg.env.task!r} (set env.task with --config)")
-
-        def policy(obs):
-            return module(obs["policy"])
-    except CheckpointError:  # not TorchScript: a training checkpoint
-        actor = load_actor(checkpoint, cfg)
-
-        def policy(obs):
-            return actor(obs)
+    policy = _policy_of(checkpoint, cfg)
     out = Path(args.out) if args.out else checkpoint.parent
     env = OmniResetEnv(eval_env_config(cfg.env, episodes), _resets(args.resets, out, cfg.seed))
     rate = evaluate_policy(policy, env, episodes)
@@ -184,6 +187,36 @@ def cmd_evaluate(args) -> float:
                                                     "checkpoint": str(checkpoint)}, indent=2))
     print(f"success from reaching resets: {rate:.3f} over {episodes} episodes")
     return rate
+
+
+def cmd_select_seeds(args) -> list[dict]:
+    """Rank checkpoints (the seeds of one recipe) by success under action noise, same starts for all."""
+    from omnireset_training import seed_selection
+    from omnireset_training.mujoco_env import OmniResetEnv
+    from omnireset_training.rl.runner import eval_env_config
+
+    checkpoints = [Path(c) for c in args.checkpoint]
+    if len(set(checkpoints)) != len(checkpoints):
+        raise UsageError("--checkpoint: the same file is given twice")
+    if not args.noise_std >= 0.0:
+        raise UsageError(f"--noise-std must be >= 0, got {args.noise_std}")
+    cfg = _config_beside(checkpoints[0], args)  # every policy runs in this one env
+    episodes = args.episodes or cfg.eval_episodes
+    if episodes < 1:
+        raise UsageError(f"--episodes must be >= 1, got {episodes}")
+    policies = {str(c): _policy_of(c, replace(_config_beside(c, args), env=cfg.env)) for c in checkpoints}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    resets = _resets(args.resets, out, cfg.seed)
+    env_cfg = eval_env_config(cfg.env, episodes, args.reset_type)
+    rows = seed_selection.rank(policies, lambda: OmniResetEnv(env_cfg, resets), episodes, args.noise_std, cfg.seed,
+                               progress=lambda name: print(f"evaluating {name} ...", flush=True))
+    write_config(cfg, out, "select_seeds_config.yaml")
+    (out / "seed_selection.json").write_text(json.dumps(
+        {"noise_std": args.noise_std, "episodes": episodes, "reset_type": args.reset_type, "ranking": rows}, indent=2))
+    seed_selection.plot(rows, args.noise_std, out / "seed_selection.png")
+    print(seed_selection.table(rows, args.noise_std, episodes))
+    return rows
 
 
 def cmd_export(args) -> Path:
@@ -288,6 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int)
     p.add_argument("--out", help="where to write evaluate.json (default: beside the checkpoint)")
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("select-seeds", help="rank checkpoints by success under action noise (seed selection)")
+    _common(p, train=False)
+    p.add_argument("--checkpoint", action="append", required=True,
+                   help="model_<it>.pt or exported policy.pt; repeat for each seed (the first one's config runs all)")
+    p.add_argument("--episodes", type=int)
+    p.add_argument("--noise-std", type=float, default=2.0, help="std of the Gaussian noise on the raw actions")
+    p.add_argument("--reset-type", choices=RESET_TYPES, default="reaching", help="the starts (reaching: the full task)")
+    p.add_argument("--out", required=True, help="folder for seed_selection.json and .png")
+    p.set_defaults(func=cmd_select_seeds)
     p = sub.add_parser("export", help="TorchScript policy with metadata for the deployment runtime")
     _common(p, train=False)
     p.add_argument("--checkpoint", required=True)
