@@ -25,6 +25,7 @@ import numpy as np
 
 from omnireset_core.config import check_finite_vector, check_positive, check_range
 from omnireset_core.interfaces import HardwareError, JointState, Robot
+from omnireset_drivers.ur_dashboard import DASHBOARD_PORT, MIN_POLYSCOPE_FOR_UR_RTDE, check_polyscope, parse_version
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class URRtdeConfig:
     use_external_control_urcap: bool = False  # run through the ExternalControl URCap program
     urcap_port: int = 50002  # ExternalControl URCap port
     rt_priority: int = 0  # ur_rtde receive/control thread real-time priority; 0 = library default
+    check_polyscope: bool = True  # refuse a PolyScope too old for this ur_rtde's direct torque (dashboard server)
+    dashboard_port: int = DASHBOARD_PORT
 
     def __post_init__(self):
         if not isinstance(self.robot_ip, str) or not self.robot_ip.strip():
@@ -65,6 +68,9 @@ class URRtdeConfig:
         check_range("watchdog_min_rate_hz", self.watchdog_min_rate_hz, 0.0, self.rate_hz)
         check_range("urcap_port", self.urcap_port, 1, 65535)
         check_range("rt_priority", self.rt_priority, 0, 99)
+        check_range("dashboard_port", self.dashboard_port, 1, 65535)
+        if not isinstance(self.check_polyscope, bool):
+            raise ValueError(f"check_polyscope must be true or false, got {self.check_polyscope!r}")
 
 
 # --- directTorque signature adapter -------------------------------------------------------------
@@ -147,6 +153,16 @@ class DirectTorqueSender:
 
 # --- robot --------------------------------------------------------------------------------------
 
+def installed_ur_rtde_version() -> tuple[int, int, int]:
+    """The installed ur_rtde's version; the newest release this module knows if it does not say."""
+    from importlib import metadata
+
+    try:
+        return parse_version(metadata.version("ur_rtde"))
+    except (metadata.PackageNotFoundError, ValueError):
+        return max(MIN_POLYSCOPE_FOR_UR_RTDE)
+
+
 def _import_ur_rtde():
     try:
         import rtde_control
@@ -205,6 +221,7 @@ class URRtdeRobot(Robot):
         self._sender: DirectTorqueSender | None = None
         self._torque_active = False  # torques sent since the script was (re)started
         self._script_stopped = False  # hold_position ended the control script
+        self.polyscope_version: tuple[int, int, int] | None = None  # read at connect
 
     @property
     def connected(self) -> bool:
@@ -237,6 +254,9 @@ class URRtdeRobot(Robot):
                 f"UR robot at {ip} unreachable: tried an RTDE handshake on TCP {ip}:{RTDE_PORT} with a "
                 f"{cfg.connect_timeout_s:.1f} s timeout: {problem}. {self._hints()}"
             )
+        if cfg.check_polyscope and not self.read_only:  # before anything is uploaded
+            self.polyscope_version = check_polyscope(ip, installed_ur_rtde_version(), cfg.dashboard_port,
+                                                     cfg.connect_timeout_s)
         try:
             receive = rtde_receive.RTDEReceiveInterface(ip, float(cfg.rate_hz))
         except RuntimeError as exc:
@@ -258,18 +278,12 @@ class URRtdeRobot(Robot):
                 f"{cfg.rate_hz:g} Hz) failed: {exc}. {self._hints()}"
             ) from None
         try:
-            if control.setPayload(float(cfg.payload_mass_kg), [float(v) for v in cfg.payload_cog_m]) is False:
-                raise RuntimeError("setPayload returned false")
-            if control.setTcp([float(v) for v in cfg.tcp_offset_m_rad]) is False:
-                raise RuntimeError("setTcp returned false")
+            self._send_payload_and_tcp(control)
         except BaseException as exc:
             self._close(control, receive)
             if not isinstance(exc, RuntimeError):
                 raise
-            raise HardwareError(
-                f"UR robot at {ip}: could not set payload {cfg.payload_mass_kg} kg at COG {cfg.payload_cog_m} m "
-                f"/ TCP {cfg.tcp_offset_m_rad}: {exc}"
-            ) from None
+            raise HardwareError(str(exc)) from None
         self._sender = DirectTorqueSender(
             control.directTorque, cfg.friction_compensation, cfg.friction_viscous_scale, cfg.friction_coulomb_scale
         )
@@ -277,6 +291,14 @@ class URRtdeRobot(Robot):
             log.warning("directTorque signature not documented by this ur_rtde; resolving on the first torque")
         self._control, self._receive = control, receive
         self._torque_active = self._script_stopped = False
+
+    def _send_payload_and_tcp(self, control) -> None:
+        cfg = self.config
+        if control.setPayload(float(cfg.payload_mass_kg), [float(v) for v in cfg.payload_cog_m]) is False:
+            raise RuntimeError(f"UR robot at {cfg.robot_ip}: setPayload({cfg.payload_mass_kg} kg, COG "
+                               f"{cfg.payload_cog_m} m) returned false")
+        if control.setTcp([float(v) for v in cfg.tcp_offset_m_rad]) is False:
+            raise RuntimeError(f"UR robot at {cfg.robot_ip}: setTcp({cfg.tcp_offset_m_rad}) returned false")
 
     def _open_control(self, rtde_control):
         cfg = self.config
@@ -330,6 +352,7 @@ class URRtdeRobot(Robot):
             if self._script_stopped:
                 if control.reuploadScript() is False:
                     raise RuntimeError("reuploadScript returned false")
+                self._send_payload_and_tcp(control)  # a new script starts from the installation's values
                 self._script_stopped = False
             if self.config.watchdog_min_rate_hz > 0:
                 control.setWatchdog(float(self.config.watchdog_min_rate_hz))
