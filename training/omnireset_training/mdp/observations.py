@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from omnireset_core.spec.contract import ObservationSpec, default_actor_observation
+from omnireset_core.spec.history import push_history
 from omnireset_core.spec.terms import term_value
 from omnireset_training.mdp.state import CellState
 
@@ -79,10 +80,10 @@ class ObservationHistory:
 
     def push(self, sample: torch.Tensor, reset_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Append ``sample`` (N, step_dim); rows in ``reset_ids`` start over. Returns (N, history * step_dim)."""
-        self.buffer[:, :-1] = self.buffer[:, 1:].clone()
-        self.buffer[:, -1] = sample.to(self.buffer.dtype)
-        if reset_ids is not None and len(reset_ids):
-            self.buffer[reset_ids] = sample[reset_ids, None].to(self.buffer.dtype)
+        restart = torch.zeros(self.buffer.shape[0], dtype=torch.bool, device=self.buffer.device)
+        if reset_ids is not None:
+            restart[reset_ids] = True
+        self.buffer = push_history(self.buffer, sample, restart)
         return self.flat()
 
     def flat(self) -> torch.Tensor:

@@ -46,6 +46,7 @@ from omnireset_core.spec.contract import (
     ObservationSpec,
     default_actor_observation,
 )
+from omnireset_core.spec.history import push_history
 from omnireset_core.supervision.watchdog import NonFiniteGuard, StalenessWatchdog
 
 LAST_ACTION_TERM = "last_action"
@@ -261,8 +262,8 @@ class PolicyRuntime:
 
     def _with_newest(self, sample: torch.Tensor) -> torch.Tensor:
         if self._history is None:
-            return sample[None].expand(self.metadata.observation.history, -1).clone()
-        return torch.cat((self._history[1:], sample[None]))
+            return push_history(sample[None].expand(self.metadata.observation.history, -1), sample, True)
+        return push_history(self._history, sample, False)
 
     def _encode_new(self, frames, stamps) -> torch.Tensor:
         """Newest features per camera (n_cameras, F): cached if the frame was encoded before,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from omnireset_core.spec.history import push_history
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -43,9 +45,7 @@ class FeatureStacks:
 
     def with_newest(self, newest: Tensor) -> Tensor:
         """The stack after pushing ``newest`` (n_cameras, feature_dim); self is unchanged."""
-        if self.pushes == 0:
-            return newest[:, None, :].expand(-1, self.frames, -1).clone()
-        return torch.cat((self.stack[:, 1:], newest[:, None, :]), dim=1)
+        return push_history(self.stack, newest, self.pushes == 0)
 
     def commit(self, stack: Tensor) -> None:
         self.stack = stack
