@@ -87,6 +87,15 @@ def pose_in_frame(frame_pos, frame_quat, pos, quat):
     return rel_pos, rel_quat / xp.linalg.vector_norm(rel_quat, axis=-1, keepdims=True)
 
 
+def pose_from_frame(frame_pos, frame_quat, pos, quat):
+    """(position, unit quaternion) in the parent frame of the pose (pos, quat) given in the frame
+    (frame_pos, frame_quat): p = p_F + R_F p, q = q_F q; the inverse of ``pose_in_frame``."""
+    xp = array_namespace(frame_pos, pos)
+    out_pos = frame_pos + xp.matmul(quat_to_matrix(frame_quat), pos[..., None])[..., 0]
+    out_quat = quat_mul(frame_quat, quat)
+    return out_pos, out_quat / xp.linalg.vector_norm(out_quat, axis=-1, keepdims=True)
+
+
 def quat_error_rotvec(q_target, q_current):
     """Rotation vector (base frame) that rotates q_current onto q_target: log(q_target * q_current^-1)."""
     return quat_to_rotvec(quat_mul(q_target, quat_conjugate(q_current)))

@@ -3,6 +3,7 @@ import pytest
 
 from omnireset_core.rotations import (
     matrix_to_quat,
+    pose_from_frame,
     pose_in_frame,
     quat_error_rotvec,
     quat_mul,
@@ -74,3 +75,20 @@ def test_pose_in_frame_is_the_inverse_frame_transform_times_the_pose():
     batch_t = pose_in_frame(*(torch.as_tensor(x) for x in (frame_pos, frame_quat, pos, 1.7 * quat)))
     np.testing.assert_allclose(batch_t[0].numpy(), rel_pos, atol=1e-12)
     np.testing.assert_allclose(batch_t[1].numpy(), rel_quat, atol=1e-12)
+
+
+def test_pose_from_frame_undoes_pose_in_frame_in_numpy_and_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    f_pos, f_quat = rng.normal(size=(32, 3)), rotvec_to_quat(rng.normal(size=(32, 3)))
+    pos, quat = rng.normal(size=(32, 3)), rotvec_to_quat(rng.normal(size=(32, 3)))
+    rel = pose_in_frame(f_pos, f_quat, pos, quat)
+    back_pos, back_quat = pose_from_frame(f_pos, f_quat, *rel)
+    np.testing.assert_allclose(back_pos, pos, atol=1e-12)
+    np.testing.assert_allclose(np.abs(np.sum(back_quat * quat, -1)), 1.0, atol=1e-12)  # same rotation
+    t_pos, _ = pose_from_frame(*(torch.as_tensor(x) for x in (f_pos, f_quat, *rel)))
+    np.testing.assert_allclose(t_pos.numpy(), back_pos, atol=1e-12)
+    # A frame shifted 1 m along x and turned 90 deg about z maps its (1, 0, 0) to (1, 1, 0).
+    p, _ = pose_from_frame(np.array([1.0, 0.0, 0.0]), rotvec_to_quat(np.array([0.0, 0.0, np.pi / 2])),
+                           np.array([1.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0]))
+    np.testing.assert_allclose(p, [1.0, 1.0, 0.0], atol=1e-12)

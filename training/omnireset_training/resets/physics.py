@@ -17,7 +17,7 @@ import mujoco
 import numpy as np
 from mujoco import rollout
 
-from omnireset_core.rotations import matrix_to_quat, pose_in_frame, quat_to_matrix, rotvec_to_quat
+from omnireset_core.rotations import matrix_to_quat, pose_from_frame, pose_in_frame, quat_to_matrix, rotvec_to_quat
 from omnireset_sim.assets import robotiq
 from omnireset_sim.assets.mjcf import ARM_BIT
 from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
@@ -51,19 +51,23 @@ def matrix_to_pose(T) -> np.ndarray:
     return np.concatenate((T[..., :3, 3], matrix_to_quat(T[..., :3, :3])), axis=-1)
 
 
+def _pose7(pos, quat) -> np.ndarray:
+    """(..., 7) with the quaternion's w >= 0 (as ``matrix_to_pose`` gives it)."""
+    return np.concatenate((pos, np.where(quat[..., :1] < 0.0, -quat, quat)), axis=-1)
+
+
 def compose(a_pose_b, c_pose_a) -> np.ndarray:
-    """c_pose_b from a_pose_b and c_pose_a."""
-    return matrix_to_pose(pose_to_matrix(a_pose_b) @ pose_to_matrix(c_pose_a))
+    """c_pose_b from a_pose_b and c_pose_a (7-vectors): the core's ``pose_from_frame``."""
+    a, c = np.asarray(a_pose_b, dtype=float), np.asarray(c_pose_a, dtype=float)
+    return _pose7(*pose_from_frame(a[..., :3], a[..., 3:], c[..., :3], c[..., 3:]))
 
 
 def invert(a_pose_b) -> np.ndarray:
-    T = pose_to_matrix(a_pose_b)
-    R = np.swapaxes(T[..., :3, :3], -1, -2)
-    out = np.zeros_like(T)
-    out[..., :3, :3] = R
-    out[..., :3, 3] = -(R @ T[..., :3, 3, None])[..., 0]
-    out[..., 3, 3] = 1.0
-    return matrix_to_pose(out)
+    """b_pose_a (7-vectors): the parent's origin in frame a, the core's ``pose_in_frame``."""
+    a = np.asarray(a_pose_b, dtype=float)
+    origin = np.zeros_like(a)
+    origin[..., 3] = 1.0
+    return _pose7(*pose_in_frame(a[..., :3], a[..., 3:], origin[..., :3], origin[..., 3:]))
 
 
 def random_quats(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -96,8 +100,7 @@ def relative_pose(frame_pose_b, obj_pose_b) -> np.ndarray:
     """obj_pose_frame (..., 7) from both poses in frame b: the core's ``pose_in_frame`` on 7-vectors,
     the quaternion with w >= 0 (as ``matrix_to_pose`` gives it)."""
     f, o = np.asarray(frame_pose_b, dtype=float), np.asarray(obj_pose_b, dtype=float)
-    pos, quat = pose_in_frame(f[..., :3], f[..., 3:], o[..., :3], o[..., 3:])
-    return np.concatenate((pos, np.where(quat[..., :1] < 0.0, -quat, quat)), axis=-1)
+    return _pose7(*pose_in_frame(f[..., :3], f[..., 3:], o[..., :3], o[..., 3:]))
 
 
 # --- inverse kinematics -------------------------------------------------------------------------
