@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import yaml
 
+from omnireset_core.config import read_yaml
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.export import _plain, export_actor, load_actor
 from omnireset_training.reset_source import RESET_TYPES, load_resets
@@ -48,8 +49,7 @@ def _merge(base: dict, override: dict) -> dict:
 def resolve_config(args) -> TrainConfig:
     data = preset(args.scale).to_dict()
     if getattr(args, "config", None):
-        with open(args.config) as f:
-            data = _merge(data, yaml.safe_load(f) or {})
+        data = _merge(data, read_yaml(args.config, "training config"))
     cfg = TrainConfig.from_dict(data)
     env, ppo = cfg.env, cfg.ppo
     if getattr(args, "num_envs", None) is not None:
