@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omnireset_training.files import (
+from omnireset_core.files import (
     atomic_write_bytes,
     atomic_write_text,
     load_npz,

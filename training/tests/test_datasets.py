@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from omnireset_training import datasets, files
+from omnireset_core import files
+from omnireset_training import datasets
 from omnireset_training.datasets import ResetDataset
 
 

@@ -13,7 +13,8 @@ from omnireset_sim.config import config_dir, load_cell_config
 from omnireset_sim.twin import TwinCell, TwinRobot
 from omnireset_training.cli import main
 from omnireset_training.sysid.identify import JointDynamics, Replay, identify, write_dynamics
-from omnireset_training.sysid.recording import Recording, record_chirp
+from omnireset_core.control.recording import Recording
+from omnireset_training.sysid.recording import record_chirp
 
 # The robot the fit does not know: armature x1.5, Coulomb friction added, one period of delay.
 SECRET = JointDynamics((0.15,) * 6, (1.0, 1.0, 1.0, 0.2, 0.2, 0.2), (4.0, 4.0, 3.0, 1.0, 1.0, 1.0), 1)

@@ -140,3 +140,32 @@ def test_a_lost_link_ends_the_real_time_loop_and_a_lockstep_tick_raises(arm):
         loop.stop()
     with pytest.raises(HardwareError, match="connection lost"):
         make_loop(arm).tick()
+
+
+def test_a_recorded_run_round_trips_and_a_safety_stop_ends_it(arm, tmp_path):
+    from omnireset_core.control.recording import Recording, TickRecorder
+
+    loop = make_loop(arm, limits=SafetyLimits(joint_speed_fraction=0.1))
+    recorder = TickRecorder()
+    loop.on_tick = recorder.add
+    start = loop.tick()
+    recorder.start()
+    loop.set_target(start.tcp_pos_b_m + [0.0, 0.01, 0.0], start.tcp_quat_b_wxyz, arm.time_s)
+    run(loop, 0.2)
+    recording = recorder.stop(500.0, GAINS, "fake arm")
+    assert recording.ticks == 100 and not recorder.recording
+    np.testing.assert_allclose(np.diff(recording.arrays["t_s"]), 0.002)
+    loaded = Recording.load(recording.save(tmp_path / "run"))
+    assert loaded.ticks == 100 and loaded.gains == GAINS and loaded.source == "fake arm" and loaded.excitation is None
+    np.testing.assert_array_equal(loaded.arrays["tau_Nm"], recording.arrays["tau_Nm"])
+
+    recorder.start()
+    run(loop, 0.02)
+    arm.external_Nm[0] = 60.0  # a shove: the loop stops, the rows end there
+    run(loop, 0.5)
+    arm.external_Nm[:] = 0.0
+    assert not recorder.recording and recorder.ended_by.startswith("the loop stopped: safety stop")
+    cut = recorder.stop(500.0, GAINS, "fake arm")
+    assert 10 <= cut.ticks < 250
+    with pytest.raises(RuntimeError, match="not recording"):
+        recorder.stop(500.0, GAINS, "fake arm")

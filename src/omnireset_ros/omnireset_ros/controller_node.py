@@ -17,10 +17,12 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
+from std_srvs.srv import SetBool, Trigger
 
 from omnireset_core.control.config import load_controller_config
 from omnireset_core.control.loop import ControlLoop, LoopMode
+from omnireset_core.control.recording import TickRecorder
+from omnireset_core.policy.metadata import utc_now_iso
 from omnireset_core.interfaces import HardwareError
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
 from omnireset_ros.node_main import publish_diagnostics, run_node
@@ -54,6 +56,9 @@ class ControllerNode(Node):
             self, "robot_ip", "", "hardware:=real: UR controller address overriding robot.yaml; '' = robot.yaml")
         gripper_poll_hz = params.declare(
             self, "gripper_poll_rate_hz", 10.0, "hardware:=real: finger position polling rate [Hz]", 1.0, 50.0)
+        self.record_dir = Path(params.declare(
+            self, "record_dir", "outputs/recordings", "Folder the record service writes runs to (relative: the "
+            "working directory); each run is <UTC time>.npz with its .json manifest"))
         peg_pose = params.declare(
             self, "sim_peg_pose", Parameter.Type.DOUBLE_ARRAY,
             "hardware:=sim: initial peg pose x y z [m] rx ry rz [rad, rotation vector] in frame base; "
@@ -103,6 +108,9 @@ class ControllerNode(Node):
         self.create_subscription(Bool, topics.GRIPPER_COMMAND, self._on_gripper_command, 10)
         self.create_subscription(Bool, topics.GRIPPER_OVERRIDE, self._on_gripper_override, 10)
         self.create_service(Trigger, topics.CONTROLLER_RESET_FAULT, self._on_reset_fault)
+        self.recorder = TickRecorder(max_ticks=int(120 * cfg.rate_hz))  # two minutes
+        self.loop.on_tick = self.recorder.add
+        self.create_service(SetBool, topics.CONTROLLER_RECORD, self._on_record)
         self.create_timer(1.0 / self.state_rate_hz, self._publish_state)
         self.create_timer(1.0 / self._diagnostics_rate_hz, self._publish_diagnostics)
         if isinstance(self.backend, RealBackend):
@@ -148,6 +156,27 @@ class ControllerNode(Node):
             self.get_logger().error(f"gripper command failed: {exc}", throttle_duration_sec=2.0)
             return
         self._gripper_applied = want
+
+    def _on_record(self, request, response):
+        """true: start recording every tick; false: stop and write the run (for system identification)."""
+        try:
+            if request.data:
+                self.recorder.start()
+                response.success, response.message = True, "recording"
+            else:
+                cfg = self.controller_config
+                recording = self.recorder.stop(cfg.rate_hz, cfg.gains, self.backend.description)
+                name, k = utc_now_iso().replace(":", ""), 1
+                while (self.record_dir / f"{name}.npz").exists():  # two runs in one second
+                    name, k = f"{utc_now_iso().replace(':', '')}_{k}", k + 1
+                path = recording.save(self.record_dir / name)
+                note = f", ended early by {self.recorder.ended_by}" if self.recorder.ended_by else ""
+                response.success, response.message = True, str(path.resolve())
+                self.get_logger().info(f"recorded {recording.ticks} ticks to {path}{note}")
+        except (RuntimeError, ValueError, OSError) as exc:
+            response.success, response.message = False, str(exc)
+            self.get_logger().warn(f"record service: {exc}")
+        return response
 
     def _on_reset_fault(self, request, response):
         status = self.loop.status()

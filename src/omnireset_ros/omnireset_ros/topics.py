@@ -12,6 +12,8 @@ GRIPPER_OVERRIDE = "omnireset/supervisor/gripper_open"  # std_msgs/Bool: true wh
 DIAGNOSTICS = "diagnostics"  # diagnostic_msgs/DiagnosticArray
 POLICY_ACTIVATE = "omnireset/policy/activate"  # std_srvs/SetBool
 CONTROLLER_RESET_FAULT = "omnireset/controller/reset_fault"  # std_srvs/Trigger
+CONTROLLER_RECORD = "omnireset/controller/record"  # std_srvs/SetBool: true starts recording the loop, false
+#   stops and writes the run (omnireset_core.control.recording; its path is the answer's message)
 TWIN_OBJECT_POSE = "omnireset/twin/{name}_pose"  # geometry_msgs/PoseStamped, sim only: ground truth
 CAMERA_IMAGE = "camera/{name}/image_raw"  # sensor_msgs/Image rgb8
 CAMERA_INFO = "camera/{name}/camera_info"  # sensor_msgs/CameraInfo

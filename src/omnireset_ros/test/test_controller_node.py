@@ -9,9 +9,10 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
+from std_srvs.srv import SetBool, Trigger
 
 from omnireset_core.control.config import load_controller_config
+from omnireset_core.control.recording import Recording
 from omnireset_ros import topics
 from omnireset_ros.conversions import pose_from_msg, pose_msg
 from omnireset_sim.config import load_cell_config
@@ -225,6 +226,34 @@ def test_gripper_command_override_and_reset_fault(start_node, probe):
 
     assert node.stop() == 0, node.output  # SIGINT: loop stopped, twin released, clean exit
     assert "Traceback" not in node.output
+
+
+def test_the_record_service_writes_the_loop_run_that_sysid_reads(start_node, probe, tmp_path):
+    rec = Recorder(probe)
+    node = start_node("controller_node", {"record_dir": str(tmp_path / "runs")}, params_files=[PARAMS_FILE])
+    wait_for(lambda: len(rec.ee) > 5, timeout_s=20.0)
+    client = probe.create_client(SetBool, topics.CONTROLLER_RECORD)
+    assert client.wait_for_service(timeout_sec=5.0)
+
+    def call(on: bool):
+        future = client.call_async(SetBool.Request(data=on))
+        wait_for(future.done, timeout_s=5.0)
+        return future.result()
+
+    assert not call(False).success  # nothing to stop
+    assert call(True).success and not call(True).success  # already recording
+    time.sleep(0.6)
+    answer = call(False)
+    assert answer.success, answer.message
+    recording = Recording.load(answer.message)
+    config = load_controller_config(CONFIG_DIR / "controller.yaml")
+    assert recording.rate_hz == config.rate_hz and recording.gains == config.gains
+    assert recording.ticks >= 0.3 * 0.6 * config.rate_hz, recording.ticks  # a loaded machine ticks slower
+    t = recording.arrays["t_s"]
+    assert t[0] == 0.0 and np.all(np.diff(t) > 0) and t[-1] < 2.0
+    assert np.abs(recording.arrays["q_rad"] - recording.arrays["q_rad"][0]).max() < 0.01  # holding still
+    assert answer.message.startswith(str(tmp_path / "runs"))
+    assert node.stop() == 0, node.output
 
 
 def test_real_hardware_unreachable_exits_with_one_clear_line(start_node):

@@ -322,7 +322,7 @@ def config_to_dict(config) -> dict:
 
 def write_resolved_config(config: ResetGenerationConfig, folder: str | Path) -> Path:
     """The full configuration used, next to the outputs (written atomically)."""
-    from omnireset_training.files import atomic_write_text
+    from omnireset_core.files import atomic_write_text
 
     path = Path(folder) / RESOLVED_CONFIG_NAME
     atomic_write_text(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

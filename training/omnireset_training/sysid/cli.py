@@ -40,7 +40,7 @@ def _record(args) -> int:
 
 def _identify(args) -> int:
     from omnireset_training.sysid.identify import identify, plot_fit
-    from omnireset_training.sysid.recording import Recording
+    from omnireset_core.control.recording import Recording
 
     recording = Recording.load(args.file)
     cell = load_cell_config(args.cell_config)

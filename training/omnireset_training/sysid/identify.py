@@ -24,9 +24,9 @@ import yaml
 from omnireset_core.control.osc import track_target
 from omnireset_core.rotations import matrix_to_quat
 from omnireset_sim.config import ArmConfig, CellConfig
-from omnireset_training.files import atomic_write_bytes, atomic_write_text, npz_bytes, sha256_bytes
+from omnireset_core.control.recording import Recording
+from omnireset_core.files import atomic_write_bytes, atomic_write_text, npz_bytes, sha256_bytes
 from omnireset_training.physics import CellPhysics
-from omnireset_training.sysid.recording import Recording
 
 ARMATURE_RANGE_KGM2 = (0.01, 1.0)  # log-uniform
 DAMPING_RANGE_NMS = (0.0, 10.0)

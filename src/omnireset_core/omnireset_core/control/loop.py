@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -103,6 +104,7 @@ class ControlLoop:
         self._refused = 0
         self._ticks = 0
         self._status: LoopStatus | None = None
+        self.on_tick: Callable[[LoopStatus], None] | None = None  # called with every tick's status (a recorder)
         self._wake_s = np.full(history, np.nan)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -178,7 +180,10 @@ class ControlLoop:
                 tau, self._ticks, self.pacer.overruns, self._refused,
                 cause if mode is LoopMode.HOLDING else None,
             )
-        return self._status
+            status = self._status
+        if self.on_tick is not None:
+            self.on_tick(status)
+        return status
 
     # --- thread ----------------------------------------------------------------------------
     def start(self) -> None:

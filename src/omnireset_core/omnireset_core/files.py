@@ -13,6 +13,7 @@ import zipfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,8 @@ def remove_stale_temporaries(folder: str | Path) -> None:
 
 def npz_bytes(arrays: dict) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    contiguous: dict[str, Any] = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    np.savez(buffer, **contiguous)
     return buffer.getvalue()
 
 
@@ -86,7 +88,8 @@ def load_npz(path: Path, expected_sha256: str | None) -> dict:
 
 
 def software_versions() -> dict:
-    out = {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__}
+    out: dict[str, str | None] = {"python": sys.version.split()[0], "platform": platform.platform(),
+                                  "numpy": np.__version__}
     for dist in ("mujoco", "omnireset_core", "omnireset_sim", "omnireset_training"):
         try:
             out[dist] = metadata.version(dist)
