@@ -147,7 +147,8 @@ def drop_metrics_from(path: Path, iteration: int) -> None:
 
 
 def _config_beside(checkpoint: Path, args) -> TrainConfig:
-    """The run's config.yaml next to the checkpoint (else the preset), then --config and flags."""
+    """The run's config.yaml next to the checkpoint (else the preset), unless --config; then the flags."""
+    args = argparse.Namespace(**vars(args))  # per checkpoint: the caller's args stay as given
     if getattr(args, "config", None) is None and (checkpoint.parent / "config.yaml").exists():
         args.config = str(checkpoint.parent / "config.yaml")
     return resolve_config(args)

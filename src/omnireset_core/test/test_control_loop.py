@@ -169,3 +169,26 @@ def test_a_recorded_run_round_trips_and_a_safety_stop_ends_it(arm, tmp_path):
     assert 10 <= cut.ticks < 250
     with pytest.raises(RuntimeError, match="not recording"):
         recorder.stop(500.0, GAINS, "fake arm")
+
+
+def test_a_lost_link_ends_a_recording_with_the_reason(arm):
+    from omnireset_core.control.recording import TickRecorder
+
+    loop = make_loop(arm, clock=time.monotonic)
+    recorder = TickRecorder()
+    loop.on_tick = recorder.add
+    recorder.start()
+    loop.start()
+    try:
+        deadline = time.monotonic() + 5.0
+        while (loop.status() is None or loop.status().ticks < 20) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        arm.drop_link()
+        while recorder.recording and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        loop.stop()
+    assert recorder.ended_by.startswith("the loop stopped: robot connection lost"), recorder.ended_by
+    with pytest.raises(RuntimeError, match="is waiting: stop it first"):
+        recorder.start()
+    assert recorder.stop(500.0, GAINS, "fake arm").ticks >= 20

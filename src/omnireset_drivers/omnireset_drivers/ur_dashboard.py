@@ -64,8 +64,9 @@ def polyscope_version(host: str, port: int = DASHBOARD_PORT, timeout_s: float = 
     except socket.timeout:
         raise HardwareError(f"{where}: no answer within {timeout_s:.1f} s") from None
     except OSError as exc:
-        raise HardwareError(f"{where}: {exc.strerror or exc} (PolyScope X has no dashboard server; this "
-                            "backend needs PolyScope 5)") from None
+        raise HardwareError(f"{where}: {exc.strerror or exc} (is the dashboard server enabled in the robot's "
+                            "security settings and reachable? PolyScope X has none: this backend needs PolyScope "
+                            "5)") from None
     except HardwareError as exc:
         raise HardwareError(f"{where}: {exc}") from None
     try:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from omnireset_core.config import check_finite_vector, check_positive, check_range
+from omnireset_core.config import check_finite_vector, check_int, check_positive, check_range
 from omnireset_core.interfaces import HardwareError, JointState, Robot
 from omnireset_drivers.ur_dashboard import DASHBOARD_PORT, MIN_POLYSCOPE_FOR_UR_RTDE, check_polyscope, parse_version
 
@@ -66,9 +66,9 @@ class URRtdeConfig:
             raise ValueError(f"friction_compensation must be true or false, got {self.friction_compensation!r}")
         check_positive("connect_timeout_s", self.connect_timeout_s)
         check_range("watchdog_min_rate_hz", self.watchdog_min_rate_hz, 0.0, self.rate_hz)
-        check_range("urcap_port", self.urcap_port, 1, 65535)
-        check_range("rt_priority", self.rt_priority, 0, 99)
-        check_range("dashboard_port", self.dashboard_port, 1, 65535)
+        check_int("urcap_port", self.urcap_port, 1, 65535)
+        check_int("rt_priority", self.rt_priority, 0, 99)
+        check_int("dashboard_port", self.dashboard_port, 1, 65535)
         if not isinstance(self.check_polyscope, bool):
             raise ValueError(f"check_polyscope must be true or false, got {self.check_polyscope!r}")
 
@@ -153,14 +153,16 @@ class DirectTorqueSender:
 
 # --- robot --------------------------------------------------------------------------------------
 
-def installed_ur_rtde_version() -> tuple[int, int, int]:
-    """The installed ur_rtde's version; the newest release this module knows if it does not say."""
+def installed_ur_rtde_version(rtde_control) -> tuple[int, int, int]:
+    """The installed ur_rtde's version: its package metadata, else its ``directTorque`` signature
+    (1.6.3: a friction flag, 1.6.5: friction scales), else the newest release this module knows."""
     from importlib import metadata
 
     try:
         return parse_version(metadata.version("ur_rtde"))
     except (metadata.PackageNotFoundError, ValueError):
-        return max(MIN_POLYSCOPE_FOR_UR_RTDE)
+        api = detect_torque_api(rtde_control.RTDEControlInterface.directTorque)
+        return (1, 6, 3) if api is TorqueApi.FRICTION_FLAG else max(MIN_POLYSCOPE_FOR_UR_RTDE)
 
 
 def _import_ur_rtde():
@@ -255,8 +257,8 @@ class URRtdeRobot(Robot):
                 f"{cfg.connect_timeout_s:.1f} s timeout: {problem}. {self._hints()}"
             )
         if cfg.check_polyscope and not self.read_only:  # before anything is uploaded
-            self.polyscope_version = check_polyscope(ip, installed_ur_rtde_version(), cfg.dashboard_port,
-                                                     cfg.connect_timeout_s)
+            self.polyscope_version = check_polyscope(ip, installed_ur_rtde_version(rtde_control),
+                                                     cfg.dashboard_port, cfg.connect_timeout_s)
         try:
             receive = rtde_receive.RTDEReceiveInterface(ip, float(cfg.rate_hz))
         except RuntimeError as exc:
@@ -283,7 +285,7 @@ class URRtdeRobot(Robot):
             self._close(control, receive)
             if not isinstance(exc, RuntimeError):
                 raise
-            raise HardwareError(str(exc)) from None
+            raise HardwareError(f"UR robot at {ip}: could not set payload / TCP: {exc}") from None
         self._sender = DirectTorqueSender(
             control.directTorque, cfg.friction_compensation, cfg.friction_viscous_scale, cfg.friction_coulomb_scale
         )
@@ -295,10 +297,9 @@ class URRtdeRobot(Robot):
     def _send_payload_and_tcp(self, control) -> None:
         cfg = self.config
         if control.setPayload(float(cfg.payload_mass_kg), [float(v) for v in cfg.payload_cog_m]) is False:
-            raise RuntimeError(f"UR robot at {cfg.robot_ip}: setPayload({cfg.payload_mass_kg} kg, COG "
-                               f"{cfg.payload_cog_m} m) returned false")
+            raise RuntimeError(f"setPayload({cfg.payload_mass_kg} kg, COG {cfg.payload_cog_m} m) returned false")
         if control.setTcp([float(v) for v in cfg.tcp_offset_m_rad]) is False:
-            raise RuntimeError(f"UR robot at {cfg.robot_ip}: setTcp({cfg.tcp_offset_m_rad}) returned false")
+            raise RuntimeError(f"setTcp({cfg.tcp_offset_m_rad}) returned false")
 
     def _open_control(self, rtde_control):
         cfg = self.config

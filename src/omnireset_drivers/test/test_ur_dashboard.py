@@ -45,7 +45,7 @@ def test_no_server_a_wrong_greeting_or_a_garbled_reply_say_so():
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    with pytest.raises(HardwareError, match="PolyScope X has no dashboard server"):
+    with pytest.raises(HardwareError, match="PolyScope X has none"):
         polyscope_version("127.0.0.1", closed_port, 0.5)
     with FakeDashboardServer(greeting="hello") as server, pytest.raises(HardwareError, match="greeted with 'hello'"):
         polyscope_version("127.0.0.1", server.port, 0.5)

@@ -109,6 +109,7 @@ class ControllerNode(Node):
         self.create_subscription(Bool, topics.GRIPPER_OVERRIDE, self._on_gripper_override, 10)
         self.create_service(Trigger, topics.CONTROLLER_RESET_FAULT, self._on_reset_fault)
         self.recorder = TickRecorder(max_ticks=int(120 * cfg.rate_hz))  # two minutes
+        self._unsaved = None  # a stopped run whose write failed
         self.loop.on_tick = self.recorder.add
         self.create_service(SetBool, topics.CONTROLLER_RECORD, self._on_record)
         self.create_timer(1.0 / self.state_rate_hz, self._publish_state)
@@ -165,11 +166,18 @@ class ControllerNode(Node):
                 response.success, response.message = True, "recording"
             else:
                 cfg = self.controller_config
-                recording = self.recorder.stop(cfg.rate_hz, cfg.gains, self.backend.description)
+                if self._unsaved is None:  # else: a run whose write failed, kept for this retry
+                    self._unsaved = self.recorder.stop(cfg.rate_hz, cfg.gains, self.backend.description)
+                recording = self._unsaved
                 name, k = utc_now_iso().replace(":", ""), 1
                 while (self.record_dir / f"{name}.npz").exists():  # two runs in one second
                     name, k = f"{utc_now_iso().replace(':', '')}_{k}", k + 1
-                path = recording.save(self.record_dir / name)
+                try:
+                    path = recording.save(self.record_dir / name)
+                except OSError as exc:
+                    raise OSError(f"could not write the run to {self.record_dir}: {exc}; it is kept, call the "
+                                  "service with false again to retry") from None
+                self._unsaved = None
                 note = f", ended early by {self.recorder.ended_by}" if self.recorder.ended_by else ""
                 response.success, response.message = True, str(path.resolve())
                 self.get_logger().info(f"recorded {recording.ticks} ticks to {path}{note}")

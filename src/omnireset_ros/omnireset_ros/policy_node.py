@@ -44,7 +44,7 @@ class PolicyNode(Node):
     def __init__(self):
         super().__init__("policy")
         node_params = declare_policy_params(self)
-        self.config = node_params.config
+        self.config, self.params_error = node_params.config, node_params.error
         torch.set_num_threads(node_params.torch_threads)
         cameras = self.config.vision.cameras if self.config.kind == "rgb" else ()
         self.inputs = PolicyInputs(self, cameras, self.config.override_timeout_s)
@@ -82,6 +82,8 @@ class PolicyNode(Node):
             except ValueError as exc:
                 raise CheckpointError(f"task: {exc}") from None
             self.inputs.watch_objects(self.task_def.insertive_object, self.task_def.receptive_object)
+            if self.params_error:
+                raise CheckpointError(self.params_error)
             path = resolve_checkpoint(self.get_parameter("checkpoint").value)
             self.policy = load_deployed(path, self.task_def.name, self.config, TERM_SOURCES)
         except Exception as exc:  # CheckpointError, not found; anything else the file's code raised

@@ -21,6 +21,7 @@ class PolicyNodeParams:
     config: DeployedPolicyConfig
     autostart: bool
     torch_threads: int
+    error: str = ""  # parameters that make no valid config (kind rgb's vision): the node loads nothing
 
 
 def declare_policy_params(node: Node) -> PolicyNodeParams:
@@ -44,13 +45,18 @@ def declare_policy_params(node: Node) -> PolicyNodeParams:
         deactivate_after_s=p("deactivate_after_s", d.session.deactivate_after_s, "Refused steps for longer than "
                              "this after an accepted step since activation deactivate the node (a controller that "
                              "died or restarted): resuming needs an activation [s]", 0.2, 60.0))
-    vision = VisionSpec(
-        cameras=tuple(p("cameras", list(d.vision.cameras), "kind rgb: camera names, in the checkpoint's order")),
-        image_hw=tuple(p("image_hw_px", list(d.vision.image_hw), "kind rgb: image height and width [px]")),
-        frames_per_camera=p("frames_per_camera", d.vision.frames_per_camera, "kind rgb: frames stacked per camera",
-                            1, 100))
+    kind = p("kind", d.kind, "Expected policy kind: 'state' (PPO expert) or 'rgb' (student)", choices=KINDS)
+    cameras = tuple(p("cameras", list(d.vision.cameras), "kind rgb: camera names, in the checkpoint's order"))
+    image_hw = tuple(p("image_hw_px", list(d.vision.image_hw), "kind rgb: image height and width [px]"))
+    frames = p("frames_per_camera", d.vision.frames_per_camera, "kind rgb: frames stacked per camera", 1, 100)
+    vision, error = d.vision, ""
+    if kind == "rgb":  # a state policy does not read them
+        try:
+            vision = VisionSpec(cameras=cameras, image_hw=image_hw, frames_per_camera=frames)
+        except ValueError as exc:
+            error = f"vision parameters: {exc}"
     config = DeployedPolicyConfig(
-        kind=p("kind", d.kind, "Expected policy kind: 'state' (PPO expert) or 'rgb' (student)", choices=KINDS),
+        kind=kind,
         rate_hz=p("rate_hz", d.rate_hz, "Policy step rate [Hz]; must equal the checkpoint's policy_rate_hz",
                   1.0, 100.0),
         ages=ages, session=session, vision=vision,
@@ -60,7 +66,7 @@ def declare_policy_params(node: Node) -> PolicyNodeParams:
                              "long after it was received [s] (the supervisor repeats it at 10 Hz)", 0.05, 10.0))
     return PolicyNodeParams(config,
                             autostart=p("autostart", False, "Activate as soon as the checkpoint has loaded"),
-                            torch_threads=p("torch_threads", 1, "torch intra-op threads", 1, 64))
+                            torch_threads=p("torch_threads", 1, "torch intra-op threads", 1, 64), error=error)
 
 
 def check_dynamic(parameters) -> SetParametersResult:

@@ -253,6 +253,17 @@ def test_the_record_service_writes_the_loop_run_that_sysid_reads(start_node, pro
     assert t[0] == 0.0 and np.all(np.diff(t) > 0) and t[-1] < 2.0
     assert np.abs(recording.arrays["q_rad"] - recording.arrays["q_rad"][0]).max() < 0.01  # holding still
     assert answer.message.startswith(str(tmp_path / "runs"))
+
+    # A run that cannot be written is kept: the next stop retries it.
+    (tmp_path / "runs").rename(tmp_path / "written")
+    (tmp_path / "runs").write_text("a file where the folder should be")
+    assert call(True).success
+    time.sleep(0.2)
+    failed = call(False)
+    assert not failed.success and "it is kept" in failed.message, failed.message
+    (tmp_path / "runs").unlink()
+    retried = call(False)
+    assert retried.success and Recording.load(retried.message).ticks >= 0.3 * 0.2 * config.rate_hz, retried.message
     assert node.stop() == 0, node.output
 
 

@@ -414,3 +414,20 @@ def test_bundled_placeholder_is_the_scripts_untrained_deployment_mlp(tmp_path):
                    check=True, capture_output=True)
     again = torch.jit.load(str(fresh)).state_dict()
     assert all(torch.equal(again[k], v) for k, v in runtime.module.state_dict().items())
+
+
+def test_bad_vision_parameters_leave_an_rgb_node_up_with_the_reason(probe, start_node):
+    policy = PolicyProbe(probe)
+    node = start_node("policy_node", {"checkpoint": str(PLACEHOLDER), "kind": "rgb", "cameras": ["front", "front"]})
+    policy.ready(node)
+    reply = policy.activate(True)
+    assert not reply.success and "vision parameters" in reply.message and "duplicate" in reply.message, reply.message
+    assert policy.latest_diag(lambda d: d[3]["loaded"] == "False")[1] == ERROR
+    assert node.proc.poll() is None, node.output
+
+
+def test_a_state_node_ignores_the_vision_parameters(probe, start_node):
+    policy = PolicyProbe(probe)
+    node = start_node("policy_node", {"checkpoint": str(PLACEHOLDER), "image_hw_px": [224]})
+    policy.ready(node)
+    assert policy.activate(True).success, node.output

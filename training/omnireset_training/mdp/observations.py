@@ -87,6 +87,6 @@ class ObservationHistory:
         return self.flat()
 
     def flat(self) -> torch.Tensor:
-        """A copy: the learner keeps the observation of step t while the next ``push`` rewrites
-        the buffer in place (a view would hand it o_{t+1}, whose last action is a_t)."""
+        """A copy: the learner keeps the observation of step t, which must never be a view of a
+        buffer the next ``push`` can change (it would hand it o_{t+1}, whose last action is a_t)."""
         return self.buffer.reshape(self.buffer.shape[0], -1).clone()

@@ -210,6 +210,8 @@ class ControlLoop:
         except HardwareError as exc:
             if self._status is not None:
                 self._status = replace(self._status, mode=LoopMode.FAILED, reason=f"robot connection lost: {exc}")
+                if self.on_tick is not None:
+                    self.on_tick(self._status)
 
     def status(self) -> LoopStatus | None:
         return self._status

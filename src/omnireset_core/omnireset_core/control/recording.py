@@ -107,7 +107,8 @@ class TickRecorder:
     def start(self) -> None:
         with self._lock:
             if self._rows is not None:
-                raise RuntimeError("already recording")
+                raise RuntimeError(f"a run ended by {self.ended_by} is waiting: stop it first" if self.ended_by
+                                   else "already recording")
             self._rows, self.ended_by = [], ""
 
     def add(self, status: LoopStatus) -> None:
