@@ -25,6 +25,17 @@ def cameras_dict(config_dir):
     return yaml.safe_load((config_dir / "cameras.yaml").read_text())
 
 
+def test_the_twin_places_the_parts_at_the_peg_tasks_nominal_poses():
+    """The task's nominal poses (the centre of its start-state spread, used by training) and the
+    cell's initial poses (where the twin puts the parts) are separate settings; for the shipped
+    peg task and cell they are the same places."""
+    from omnireset_core.tasks import load_task
+
+    task, cell = load_task("peg"), CellConfig()
+    for nominal, placed in ((task.insertive_nominal_b, cell.peg.initial_pose_b), (task.receptive_nominal_b, cell.hole.pose_b)):
+        assert tuple(nominal.pos_m) == tuple(placed.pos_m) and tuple(nominal.quat_wxyz) == tuple(placed.quat_wxyz)
+
+
 def test_shipped_files_load(config_dir):
     cell = load_cell_config(config_dir / "cell.yaml")
     assert cell == CellConfig()  # the file documents the defaults
