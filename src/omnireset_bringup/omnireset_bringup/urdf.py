@@ -28,7 +28,7 @@ import numpy as np
 from omnireset_core.config import check_finite_vector, read_yaml
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES, FINGER_SPEED_MPS, FINGER_TRAVEL_M, MAX_FORCE_N
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters, inertia_matrix
-from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
+from omnireset_core.rotations import matrix_to_rpy, quat_to_matrix, rotvec_to_quat
 
 BASE_LINK = "base"
 LINK_NAMES = tuple(f"link{i}" for i in range(1, 7))
@@ -72,22 +72,6 @@ def _transform(rot=None, pos=(0.0, 0.0, 0.0)) -> np.ndarray:
         out[:3, :3] = rot
     out[:3, 3] = pos
     return out
-
-
-def matrix_to_rpy(rot: np.ndarray) -> tuple[float, float, float]:
-    """URDF roll, pitch, yaw of a rotation matrix: rot = Rz(yaw) Ry(pitch) Rx(roll)."""
-    cos_pitch = math.hypot(rot[0, 0], rot[1, 0])
-    pitch = math.atan2(-rot[2, 0], cos_pitch)
-    if cos_pitch < 1e-9:  # gimbal lock: put the whole turn about z into roll
-        return math.atan2(-rot[1, 2], rot[1, 1]), pitch, 0.0
-    return math.atan2(rot[2, 1], rot[2, 2]), pitch, math.atan2(rot[1, 0], rot[0, 0])
-
-
-def rpy_to_matrix(rpy: Sequence[float]) -> np.ndarray:
-    roll, pitch, yaw = rpy
-    cp, sp = math.cos(pitch), math.sin(pitch)
-    r_y = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
-    return _rot_z(yaw) @ r_y @ _rot_x(roll)
 
 
 def _num(value: float) -> str:

@@ -15,9 +15,10 @@ import pytest
 
 from omnireset_bringup.urdf import (
     ARM_JOINTS, FINGER_JOINTS, camera_frame_name, cameras_from_yaml, flange_T_tcp_from_robot_yaml,
-    generate_urdf, matrix_to_rpy, rpy_to_matrix, urdf_from_config,
+    generate_urdf, urdf_from_config,
 )
 from omnireset_core.kinematics.ur import UR7E, DHCalibration, URKinematics
+from omnireset_core.rotations import matrix_to_rpy, rpy_to_matrix
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 RNG = np.random.default_rng(7)

@@ -5,6 +5,9 @@ Rotation vectors (axis-angle) are axis * angle in radians.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from array_api_compat import array_namespace
 
 _EPS = 1e-9
@@ -99,3 +102,20 @@ def pose_from_frame(frame_pos, frame_quat, pos, quat):
 def quat_error_rotvec(q_target, q_current):
     """Rotation vector (base frame) that rotates q_current onto q_target: log(q_target * q_current^-1)."""
     return quat_to_rotvec(quat_mul(q_target, quat_conjugate(q_current)))
+
+
+def rpy_to_matrix(rpy):
+    """(3, 3) rotation of URDF roll, pitch, yaw [rad]: Rz(yaw) Ry(pitch) Rx(roll) (numpy)."""
+    (cr, sr), (cp, sp), (cy, sy) = ((math.cos(a), math.sin(a)) for a in rpy)
+    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+                     [-sp, cp * sr, cp * cr]])
+
+
+def matrix_to_rpy(rot) -> tuple[float, float, float]:
+    """URDF roll, pitch, yaw of a rotation matrix: rot = Rz(yaw) Ry(pitch) Rx(roll)."""
+    cos_pitch = math.hypot(rot[0, 0], rot[1, 0])
+    pitch = math.atan2(-rot[2, 0], cos_pitch)
+    if cos_pitch < 1e-9:  # gimbal lock: put the whole turn about z into roll
+        return math.atan2(-rot[1, 2], rot[1, 1]), pitch, 0.0
+    return math.atan2(rot[2, 1], rot[2, 2]), pitch, math.atan2(rot[1, 0], rot[0, 0])

@@ -17,21 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from omnireset_core.config import read_yaml
+from omnireset_core.rotations import rpy_to_matrix
 
 LINKS = ("shoulder", "upper_arm", "forearm", "wrist_1", "wrist_2", "wrist_3")  # the joint after each
 _KEYS = ("x", "y", "z", "roll", "pitch", "yaw")
 
 
-def rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    cr, sr, cp, sp, cy, sy = math.cos(roll), math.sin(roll), math.cos(pitch), math.sin(pitch), math.cos(yaw), math.sin(yaw)
-    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-                     [-sp, cp * sr, cp * cr]])
-
-
 def _origin(x, y, z, roll, pitch, yaw) -> np.ndarray:
     T = np.eye(4)
-    T[:3, :3], T[:3, 3] = rpy_matrix(roll, pitch, yaw), (x, y, z)
+    T[:3, :3], T[:3, 3] = rpy_to_matrix((roll, pitch, yaw)), (x, y, z)
     return T
 
 
