@@ -1,7 +1,6 @@
 """A deployed policy without ROS: config checks, loading the bundled TorchScript checkpoints (the
 placeholder and the scripted reference) and the status a node reports."""
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +17,7 @@ from omnireset_core.policy.deployment import (  # noqa: E402
 from omnireset_core.policy.scripted import SCRIPTED_NOTE  # noqa: E402
 from omnireset_core.spec.terms import TERM_SOURCES  # noqa: E402
 
-CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "peg_state_placeholder.pt"
 pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
-
-
-@pytest.fixture
-def placeholder():
-    if not CHECKPOINT.is_file():
-        pytest.skip("the bundled checkpoint is not in this tree")
-    torch.set_num_threads(1)
-    return CHECKPOINT
 
 
 def test_config_refuses_a_bad_kind_or_rate():

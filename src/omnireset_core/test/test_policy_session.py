@@ -1,6 +1,4 @@
 """PolicySession on a real TorchScript checkpoint (the bundled placeholder), no ROS."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -9,17 +7,13 @@ torch = pytest.importorskip("torch")
 from omnireset_core.policy import ExpectedSpec, PolicyRuntime, StaleInputError  # noqa: E402
 from omnireset_core.policy.session import PolicySession, SessionLimits  # noqa: E402
 
-CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "peg_state_placeholder.pt"
 EE_POS_B, EE_QUAT_B = np.array([0.45, 0.05, 0.3]), np.array([0.0, 1.0, 0.0, 0.0])
 pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 
 
 @pytest.fixture
-def session():
-    if not CHECKPOINT.is_file():
-        pytest.skip("the bundled checkpoint is not in this tree")
-    torch.set_num_threads(1)
-    runtime = PolicyRuntime.load(CHECKPOINT, ExpectedSpec.state("peg"))
+def session(placeholder):
+    runtime = PolicyRuntime.load(placeholder, ExpectedSpec.state("peg"))
     return PolicySession(runtime, SessionLimits(history_reset_gap_s=0.3, deactivate_after_s=1.0))
 
 
