@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from line_server import serve_lines
+
 
 class FakeDashboardServer:
     def __init__(self, version_reply: str = "URSoftware 5.23.0.1234567 (Dec 01 2025)",
@@ -25,24 +27,16 @@ class FakeDashboardServer:
             except OSError:
                 continue
             with conn:
-                conn.sendall(f"{self.greeting}\n".encode())
-                buffer = b""
                 conn.settimeout(2.0)
                 try:
-                    while not self._stop.is_set():
-                        chunk = conn.recv(256)
-                        if not chunk:
-                            break
-                        buffer += chunk
-                        while b"\n" in buffer:
-                            line, buffer = buffer.split(b"\n", 1)
-                            command = line.decode().strip()
-                            self.commands.append(command)
-                            reply = self.version_reply if command == "PolyscopeVersion" else \
-                                f"could not understand: '{command}'"
-                            conn.sendall(f"{reply}\n".encode())
+                    conn.sendall(f"{self.greeting}\n".encode())
                 except OSError:
-                    pass
+                    continue
+                serve_lines(conn, self._answer, lambda: not self._stop.is_set())
+
+    def _answer(self, command: str) -> str:
+        self.commands.append(command)
+        return self.version_reply if command == "PolyscopeVersion" else f"could not understand: '{command}'"
 
     def close(self) -> None:
         self._stop.set()

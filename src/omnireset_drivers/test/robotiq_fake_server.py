@@ -5,6 +5,8 @@ import socket
 import threading
 import time
 
+from line_server import serve_lines
+
 
 class FakeRobotiqServer:
     """Serves one client at a time on 127.0.0.1:<ephemeral>.
@@ -92,22 +94,12 @@ class FakeRobotiqServer:
             except OSError:
                 return
             self._conn = conn
-            buf = b""
             with conn:
-                while self._alive:
-                    try:
-                        chunk = conn.recv(1024)
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    buf += chunk
-                    while b"\n" in buf:
-                        raw, buf = buf.split(b"\n", 1)
-                        line = raw.decode().strip()
-                        self.requests.append(line)
-                        if not self.silent:
-                            conn.sendall((self._handle(line) + "\n").encode())
+                serve_lines(conn, self._answer, lambda: self._alive)
+
+    def _answer(self, line: str) -> str | None:
+        self.requests.append(line)
+        return None if self.silent else self._handle(line)
 
     def kill(self) -> None:
         """The server process dies: listener and client connection close."""
