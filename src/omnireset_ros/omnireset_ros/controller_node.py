@@ -169,9 +169,10 @@ class ControllerNode(Node):
                 if self._unsaved is None:  # else: a run whose write failed, kept for this retry
                     self._unsaved = self.recorder.stop(cfg.rate_hz, cfg.gains, self.backend.description)
                 recording = self._unsaved
-                name, k = utc_now_iso().replace(":", ""), 1
+                base = name = utc_now_iso().replace(":", "")
+                k = 1
                 while (self.record_dir / f"{name}.npz").exists():  # two runs in one second
-                    name, k = f"{utc_now_iso().replace(':', '')}_{k}", k + 1
+                    name, k = f"{base}_{k}", k + 1
                 try:
                     path = recording.save(self.record_dir / name)
                 except OSError as exc:

@@ -92,52 +92,50 @@ def _check_arrays(arrays: dict, where: str) -> int:
 class TickRecorder:
     """Rows from the loop's status at every tick while started (``add`` from the loop thread,
     ``start``/``stop`` from any other). A safety stop or a failure ends the rows: a stopped arm is
-    not under the OSC law a replay applies. At most ``max_ticks`` rows (then it stops by itself)."""
+    not under the OSC law a replay applies. At most ``max_ticks`` rows (then it stops by itself).
+    The rows go into arrays allocated at ``start``, so neither a tick nor ``stop`` builds them
+    from Python objects while the loop runs."""
 
     def __init__(self, max_ticks: int = 60 * 500):
         self.max_ticks = max_ticks
         self._lock = threading.Lock()
-        self._rows: list[LoopStatus] | None = None
+        self._arrays: dict[str, np.ndarray] | None = None  # set from start to stop
+        self._rows = 0
         self.ended_by = ""  # why the last recording stopped before stop() was called, if it did
 
     @property
     def recording(self) -> bool:
-        return self._rows is not None and not self.ended_by
+        return self._arrays is not None and not self.ended_by
 
     def start(self) -> None:
         with self._lock:
-            if self._rows is not None:
+            if self._arrays is not None:
                 raise RuntimeError(f"a run ended by {self.ended_by} is waiting: stop it first" if self.ended_by
                                    else "already recording")
-            self._rows, self.ended_by = [], ""
+            self._arrays = {name: np.empty((self.max_ticks, *shape)) for name, shape in ARRAYS.items()}
+            self._rows, self.ended_by = 0, ""
 
     def add(self, status: LoopStatus) -> None:
         with self._lock:
-            if self._rows is None or self.ended_by:
+            if self._arrays is None or self.ended_by:
                 return
             if status.mode in (LoopMode.STOPPED, LoopMode.FAILED) or status.target_pos_b_m is None:
                 self.ended_by = f"the loop stopped: {status.reason}"
-            elif len(self._rows) >= self.max_ticks:
+            elif self._rows >= self.max_ticks:
                 self.ended_by = f"the limit of {self.max_ticks} ticks"
             else:
-                self._rows.append(status)
+                for name, column in self._arrays.items():
+                    column[self._rows] = status.stamp_s if name == "t_s" else getattr(status, name)
+                self._rows += 1
 
     def stop(self, rate_hz: float, gains: OscGains, source: str) -> Recording:
         """The rows since ``start`` as a Recording (ValueError if fewer than 2); recording ends."""
         with self._lock:
-            rows, self._rows = self._rows, None
-        if rows is None:
+            arrays, rows, self._arrays = self._arrays, self._rows, None
+        if arrays is None:
             raise RuntimeError("not recording")
-        if len(rows) < 2:
-            raise ValueError(f"only {len(rows)} tick(s) recorded" + (f" ({self.ended_by})" if self.ended_by else ""))
-        t0 = rows[0].stamp_s
-        arrays = {
-            "t_s": np.array([r.stamp_s - t0 for r in rows]),
-            "q_rad": np.array([r.q_rad for r in rows]),
-            "qd_radps": np.array([r.qd_radps for r in rows]),
-            "tau_Nm": np.array([r.tau_Nm for r in rows]),
-            "target_pos_b_m": np.array([r.target_pos_b_m for r in rows]),
-            "target_quat_b_wxyz": np.array([r.target_quat_b_wxyz for r in rows]),
-            "tcp_pos_b_m": np.array([r.tcp_pos_b_m for r in rows]),
-        }
-        return Recording({k: v.astype(np.float64) for k, v in arrays.items()}, rate_hz, gains, source)
+        if rows < 2:
+            raise ValueError(f"only {rows} tick(s) recorded" + (f" ({self.ended_by})" if self.ended_by else ""))
+        out = {name: column[:rows].copy() for name, column in arrays.items()}
+        out["t_s"] -= out["t_s"][0]
+        return Recording(out, rate_hz, gains, source)
