@@ -76,7 +76,8 @@ def write_config(cfg: TrainConfig, folder: Path, name: str = "config.yaml") -> P
     return path
 
 
-def _resets(folder: str | None, out: Path, seed: int):
+def resets_or_toy(folder: str | None, out: Path, seed: int):
+    """The reset dataset in ``folder``, else the toy fixture (saved in ``out/toy_resets``)."""
     if folder:
         return load_resets(folder)
     from omnireset_training.toy_resets import make_toy_resets
@@ -108,7 +109,7 @@ def cmd_train(args) -> Path:
         return final
     if args.resume and not Path(args.resume).is_file():
         raise UsageError(f"--resume {args.resume}: no such checkpoint")
-    runner = make_runner(cfg, _resets(args.resets, out, cfg.seed), out)
+    runner = make_runner(cfg, resets_or_toy(args.resets, out, cfg.seed), out)
     if args.resume:
         runner.load(args.resume)
         drop_metrics_from(out / "metrics.jsonl", runner.next_iteration)
@@ -181,7 +182,7 @@ def cmd_evaluate(args) -> float:
     episodes = args.episodes or cfg.eval_episodes
     policy = _policy_of(checkpoint, cfg)
     out = Path(args.out) if args.out else checkpoint.parent
-    env = OmniResetEnv(eval_env_config(cfg.env, episodes), _resets(args.resets, out, cfg.seed))
+    env = OmniResetEnv(eval_env_config(cfg.env, episodes), resets_or_toy(args.resets, out, cfg.seed))
     rate = evaluate_policy(policy, env, episodes)
     write_config(cfg, out, "evaluate_config.yaml")
     (out / "evaluate.json").write_text(json.dumps({"success_reaching": rate, "episodes": episodes,
@@ -208,7 +209,7 @@ def cmd_select_seeds(args) -> list[dict]:
     policies = {str(c): _policy_of(c, replace(_config_beside(c, args), env=cfg.env)) for c in checkpoints}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    resets = _resets(args.resets, out, cfg.seed)
+    resets = resets_or_toy(args.resets, out, cfg.seed)
     env_cfg = eval_env_config(cfg.env, episodes, args.reset_type)
     rows = seed_selection.rank(policies, lambda: OmniResetEnv(env_cfg, resets), episodes, args.noise_std, cfg.seed,
                                progress=lambda name: print(f"evaluating {name} ...", flush=True))
@@ -352,9 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
         register = None
     if register is not None:
         register(sub)
+    from omnireset_training.distill.cli import register as register_distill
     from omnireset_training.sysid.cli import register as register_sysid
 
     register_sysid(sub)
+    register_distill(sub)
     return parser
 
 

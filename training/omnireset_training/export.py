@@ -22,7 +22,8 @@ from omnireset_training.rl.gsde import GSDEMLPModel
 
 class DeterministicPolicy(nn.Module):
     """(obs - mean) / (std + eps), then the actor MLP up to its mean head: the same operations,
-    in the same order, as the training model's deterministic forward."""
+    in the same order, as the training model's deterministic forward. ``action_std`` gives the
+    gSDE standard deviation of the same state (what distillation matches the student to)."""
 
     def __init__(self, actor: nn.Module):
         super().__init__()
@@ -34,10 +35,18 @@ class DeterministicPolicy(nn.Module):
             mean, std_eps = torch.zeros(1, dim), torch.ones(1, dim)
         self.register_buffer("obs_mean", mean)
         self.register_buffer("obs_std_eps", std_eps)
-        self.mlp = copy.deepcopy(actor.mlp)
+        layers = list(copy.deepcopy(actor.mlp))
+        self.trunk, self.head = nn.Sequential(*layers[:-1]), layers[-1]
+        self.register_buffer("log_std", actor.distribution.log_std.detach().clone())
+        self.variance_eps = float(actor.distribution.eps)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.mlp((obs - self.obs_mean) / self.obs_std_eps)
+        return self.head(self.trunk((obs - self.obs_mean) / self.obs_std_eps))
+
+    @torch.jit.export
+    def action_std(self, obs: torch.Tensor) -> torch.Tensor:
+        features = self.trunk((obs - self.obs_mean) / self.obs_std_eps)
+        return torch.sqrt(features.square() @ torch.exp(self.log_std).square() + self.variance_eps)
 
 
 def build_actor(cfg: TrainConfig) -> GSDEMLPModel:

@@ -119,7 +119,7 @@ class OmniResetEnv(VecEnv):
         log["Episode/physics_diverged"] = broken.double().mean().item()
         log["Episode/insertive_off_table"] = off_table.double().mean().item()
         self._obs = self._observe(self._state, done_ids)
-        extras = {"time_outs": time_outs, "log": log}
+        extras = {"time_outs": time_outs, "log": log, "success": success_now}  # success: at this step
         return self._obs, reward.float(), dones.long(), extras
 
     # --- internals -------------------------------------------------------------------------------

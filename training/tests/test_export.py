@@ -39,6 +39,17 @@ def test_runtime_returns_the_training_policy_actions(tmp_path):
         assert torch.allclose(runtime.module(obs), expected, atol=1e-6)
 
 
+def test_exported_action_std_is_the_gsde_std_of_the_same_state(tmp_path):
+    actor = trained_like_actor(2)
+    with torch.no_grad():
+        actor.distribution.log_std.copy_(-1.0 + 0.3 * torch.randn_like(actor.distribution.log_std))
+    runtime = PolicyRuntime.load(export_actor(actor, tmp_path / "policy.pt", CFG), ExpectedSpec.state("peg"))
+    obs = 3.0 * torch.randn(16, 190)
+    with torch.no_grad():
+        actor(TensorDict({"policy": obs}, batch_size=[16]), stochastic_output=True)  # sets the distribution
+        assert torch.allclose(runtime.module.action_std(obs), actor.distribution.std, atol=1e-6)
+
+
 def test_checkpoint_round_trip(tmp_path):
     actor = trained_like_actor(1)
     torch.save({"actor_state_dict": actor.state_dict()}, tmp_path / "model_0.pt")

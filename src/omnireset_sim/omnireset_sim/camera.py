@@ -29,15 +29,22 @@ _CHEAP_FLAGS_OFF = (
 )
 
 
+def cheap_renderer(model: mujoco.MjModel, height_px: int, width_px: int) -> mujoco.Renderer:
+    """An offscreen renderer with the expensive effects off (the twin's cameras and training's
+    camera rollouts render the same pictures)."""
+    renderer = mujoco.Renderer(model, height=height_px, width=width_px)
+    for flag in _CHEAP_FLAGS_OFF:
+        renderer.scene.flags[flag] = False
+    return renderer
+
+
 class _CameraRenderer:
     """One GL context + private MjData; use from a single thread."""
 
     def __init__(self, cell: TwinCell, config: CameraConfig):
         self.cell, self.config = cell, config
         self.data = mujoco.MjData(cell.model)
-        self.renderer = mujoco.Renderer(cell.model, height=config.height_px, width=config.width_px)
-        for flag in _CHEAP_FLAGS_OFF:
-            self.renderer.scene.flags[flag] = False
+        self.renderer = cheap_renderer(cell.model, config.height_px, config.width_px)
         self.option = mujoco.MjvOption()
         self.camera_id = cell.model.camera(config.name).id
 

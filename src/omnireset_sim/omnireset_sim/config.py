@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -209,6 +209,13 @@ class CameraConfig:
         check_positive(f"{where}.near_m", self.near_m)
         if not isinstance(self.far_m, (int, float)) or not self.far_m > self.near_m:
             raise ValueError(f"{where}.far_m must exceed near_m ({self.near_m}), got {self.far_m!r}")
+
+    def resized(self, height_px: int, width_px: int) -> CameraConfig:
+        """The same camera at another resolution: focal lengths and principal point scale with
+        the image, so the field of view and the picture's content stay the same."""
+        sx, sy = width_px / self.width_px, height_px / self.height_px
+        return replace(self, width_px=width_px, height_px=height_px, fx_px=self.fx_px * sx, fy_px=self.fy_px * sy,
+                       cx_px=self.cx_px * sx, cy_px=self.cy_px * sy)
 
     @property
     def fovy_deg(self) -> float:

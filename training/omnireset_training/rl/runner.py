@@ -53,7 +53,7 @@ class OmniResetRunner(OnPolicyRunner):
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False, progress: bool = True) -> None:
         """``num_learning_iterations`` more PPO iterations. A SIGINT or SIGTERM ends the run after
         the iteration in progress, saving its checkpoint (a second SIGINT stops at once)."""
-        with _StopRequest() as stop:
+        with StopRequest() as stop:
             self._learn(num_learning_iterations, init_at_random_ep_len, progress, stop)
 
     def _learn(self, num_learning_iterations: int, init_at_random_ep_len: bool, progress: bool, stop) -> None:
@@ -145,7 +145,7 @@ class OmniResetRunner(OnPolicyRunner):
         return rate
 
 
-class _StopRequest:
+class StopRequest:
     """SIGINT/SIGTERM set ``requested`` (the signal's name) instead of killing the run; a second
     SIGINT raises KeyboardInterrupt as usual. Previous handlers come back on exit."""
 

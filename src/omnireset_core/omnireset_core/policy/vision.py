@@ -91,17 +91,22 @@ class ResNet18GN(nn.Module):
         return self.blocks(self.stem(x)).mean(dim=(2, 3))
 
 
-def mlp(dim_in: int, hidden: tuple[int, ...], dim_out: int) -> nn.Sequential:
+def mlp(dim_in: int, hidden: tuple[int, ...], dim_out: int, activation: type[nn.Module] = nn.ELU) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width in hidden:
-        layers += [nn.Linear(dim_in, width), nn.ELU()]
+        layers += [nn.Linear(dim_in, width), activation()]
         dim_in = width
     return nn.Sequential(*layers, nn.Linear(dim_in, dim_out))
 
 
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # the student's Gaussian head, as the authors clamp it
+
+
 class RgbStudent(nn.Module):
-    """One encoder per camera (ResNet-18 GN by default), MLP head over all cameras' frame
-    features and the proprio vector. Implements ``encode`` / ``forward`` of metadata.py."""
+    """One encoder per camera (ResNet-18 GN by default), MLP head (ReLU) over all cameras' frame
+    features and the proprio vector, Gaussian output: ``distribution`` gives the mean and the
+    clamped log-std (training's loss), ``forward`` the mean (the deterministic action of
+    metadata.py). Implements ``encode`` / ``forward`` of metadata.py."""
 
     def __init__(self, n_cameras: int, frames_per_camera: int, proprio_dim: int,
                  hidden: tuple[int, ...] = (512, 512, 512, 512), encoders: list[nn.Module] | None = None,
@@ -113,7 +118,8 @@ class RgbStudent(nn.Module):
         self.feature_dim = feature_dim
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
-        self.head = mlp(n_cameras * frames_per_camera * feature_dim + proprio_dim, hidden, 7)
+        self.head = mlp(n_cameras * frames_per_camera * feature_dim + proprio_dim, hidden, 2 * 7, nn.ReLU)
+        self.log_std_min, self.log_std_max = LOG_STD_MIN, LOG_STD_MAX  # attributes: TorchScript reads no globals
 
     @torch.jit.export
     def encode(self, images: Tensor, camera: Tensor) -> Tensor:
@@ -126,5 +132,11 @@ class RgbStudent(nn.Module):
                 out[rows] = encoder(x[rows])
         return out
 
+    @torch.jit.export
+    def distribution(self, features: Tensor, proprio: Tensor) -> tuple[Tensor, Tensor]:
+        """(mean, log_std), each (B, 7); log_std clamped to [LOG_STD_MIN, LOG_STD_MAX]."""
+        out = self.head(torch.cat((features.flatten(1), proprio), dim=1))
+        return out[:, :7], out[:, 7:].clamp(self.log_std_min, self.log_std_max)
+
     def forward(self, features: Tensor, proprio: Tensor) -> Tensor:
-        return self.head(torch.cat((features.flatten(1), proprio), dim=1))
+        return self.distribution(features, proprio)[0]
