@@ -1,7 +1,7 @@
 # The two commands of the README, each setting up everything it needs on a fresh machine:
 #   make demo   the peg stack (controller, cameras, policy, supervisor) on the MuJoCo twin -> outputs/peg_stack
-#   make test   lints (ruff) and type-checks the core (mypy), builds the colcon workspace, runs every package's tests, the training tests, the
-#               core on Python 3.12, and the Isaac Lab backend on CPU (its own Python 3.12 env)
+#   make test   lints (ruff) and type-checks the core (mypy), builds the colcon workspace, runs every package's tests, the training tests,
+#               the RGB student end to end at toy scale, the core on Python 3.12, and the Isaac Lab backend on CPU (its own Python 3.12 env)
 # Also: make twin-demo (scripted pick-and-insert through the 500 Hz loop, no ROS), make bench.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -15,7 +15,7 @@ PY312 ?= $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/pyt
 
 ISAACLAB_VENV ?= .venv-isaaclab
 
-.PHONY: demo twin-demo test setup setup-isaaclab build lint test-colcon test-training test-core-py312 test-isaaclab bench
+.PHONY: demo twin-demo test setup setup-isaaclab build lint test-colcon test-training test-student test-core-py312 test-isaaclab bench
 
 setup:
 	bash scripts/bootstrap.sh
@@ -56,12 +56,17 @@ lint: setup
 test-training: setup
 	$(ENV) && cd training && python -m pytest -q -p no:cacheprovider tests
 
+# The RGB student at toy scale: rollouts -> dataset -> training -> export -> the twin through ROS at 10 Hz.
+test-student: build
+	$(WS) && bash scripts/student_demo.sh outputs/student_toy
+
 test-isaaclab: setup-isaaclab
 	cd training && OMP_WAIT_POLICY=PASSIVE ../$(ISAACLAB_VENV)/bin/python -m pytest -q -p no:cacheprovider tests_isaaclab
 
-test: lint test-colcon test-training test-core-py312 test-isaaclab
+test: lint test-colcon test-training test-student test-core-py312 test-isaaclab
 
 bench: build
 	$(WS) && python src/omnireset_sim/benchmarks/bench_loop.py && python src/omnireset_sim/benchmarks/bench_twin.py \
 	  && python src/omnireset_core/benchmarks/bench_control.py && python src/omnireset_core/benchmarks/bench_policy.py \
+	  && python src/omnireset_core/benchmarks/bench_encoder.py --skip-compile \
 	  && python training/benchmarks/bench_env.py

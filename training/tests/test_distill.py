@@ -198,6 +198,7 @@ def test_training_resumes_to_the_total_and_refuses_to_overwrite(student, rollout
     run = student.parent
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == [2, 3] and all(math.isfinite(r["val/kl"]) for r in rows)
+    assert (run / "curves.png").stat().st_size > 10_000 and list((run / "tensorboard").iterdir())
     with pytest.raises(ValueError, match="already holds"):
         train_student(rollouts, run, TOY_DISTILL, progress=False)
     train_student(rollouts, run, replace(TOY_DISTILL, iterations=5), resume=True, progress=False)

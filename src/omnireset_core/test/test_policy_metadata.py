@@ -7,7 +7,7 @@ import pytest
 
 from omnireset_core import __version__ as core_version
 from omnireset_core.control.osc import OscGains
-from omnireset_core.policy.metadata import METADATA_FILE, PolicyMetadata, VisionSpec, parse_utc
+from omnireset_core.policy.metadata import METADATA_FILE, PolicyMetadata, VisionSpec, parse_utc, read_metadata
 from omnireset_core.spec import SPEC_VERSION, ActionSpec, ObservationSpec, default_actor_observation
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
@@ -168,6 +168,10 @@ def test_export_writes_torchscript_with_metadata_and_no_leftovers(tmp_path):
     module = torch.jit.load(str(path), _extra_files=extra)
     assert PolicyMetadata.from_json(extra[METADATA_FILE]) == md
     assert not module.training and module(torch.zeros(2, default_actor_observation().dim)).shape == (2, 7)
+    assert read_metadata(path) == md  # the same metadata, read from the archive without torch
+    (tmp_path / "not_a_checkpoint.pt").write_text("{}")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        read_metadata(tmp_path / "not_a_checkpoint.pt")
 
 
 def test_export_refuses_an_rgb_module_without_encode(tmp_path):

@@ -437,6 +437,28 @@ def test_rgb_each_frame_is_encoded_once(tmp_path):
     assert len(counter.encoded) == 4
 
 
+def test_rgb_frames_encoded_on_arrival_are_not_encoded_again_by_the_step(tmp_path):
+    rt = PolicyRuntime.load(_rgb()(tmp_path), RGB, limits=InputAgeLimits(frame_s=0.25))
+    rt.module = counter = CountingModule(rt.module)
+    rng = np.random.default_rng(5)
+    frames = {cam: (0.95, frame(rng)) for cam in CAMERAS}
+    for cam in CAMERAS:
+        rt.encode_frame(cam, *frames[cam])
+    rt.encode_frame("front", *frames["front"])  # the same frame again: already encoded
+    assert counter.encoded == [[0], [1], [2]]
+    cmd, _ = step_rgb(rt, 1.0, frames, np.random.default_rng(9))
+    assert counter.encoded == [[0], [1], [2]]  # the step found all three ready
+    assert rt.input_ages_s["camera/side"] == pytest.approx(0.05) and rt.input_ages_s["ee_pose"] == 0.0
+    fresh = PolicyRuntime.load(_rgb()(tmp_path), RGB, limits=InputAgeLimits(frame_s=0.25))
+    np.testing.assert_allclose(step_rgb(fresh, 1.0, frames, np.random.default_rng(9))[0].action, cmd.action, atol=1e-6)
+    with pytest.raises(InvalidInputError, match="'camera/rear' is not a camera"):
+        rt.encode_frame("rear", 1.0, frames["front"][1])
+    with pytest.raises(InvalidInputError, match=r"'camera/front' must be a uint8 array \(224, 224, 3\)"):
+        rt.encode_frame("front", 1.0, np.zeros((10, 10, 3), np.uint8))
+    with pytest.raises(NonFiniteError, match="stamp of 'camera/front'"):
+        rt.encode_frame("front", float("nan"), frames["front"][1])
+
+
 def test_rgb_frames_are_checked_by_camera(tmp_path):
     rt = PolicyRuntime.load(_rgb()(tmp_path), RGB)
     rng = np.random.default_rng(3)

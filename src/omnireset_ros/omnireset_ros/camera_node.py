@@ -57,7 +57,7 @@ def image_msg(rgb, stamp, frame_id: str) -> Image:
 class CameraNode(Node):
     def __init__(self):
         super().__init__("cameras")
-        from omnireset_sim.config import load_cameras_config
+        from omnireset_sim.config import CamerasConfig, load_cameras_config
 
         self.hardware = params.declare(self, "hardware", "sim", "Source: 'sim' (twin renders) or 'real' (RealSense)",
                                        choices=("sim", "real"))
@@ -75,10 +75,20 @@ class CameraNode(Node):
         playback = {n: params.declare(self, f"{n}.playback_file", "",
                                       f"hardware:=real: recording (.bag/.db3) played as camera {n}; '' = live")
                     for n in self.names}
+        image_hw = tuple(params.declare(self, "image_hw_px", [0, 0], "hardware:=sim: render every camera at this "
+                                        "(height, width) [px], intrinsics scaled with it (an RGB student trained "
+                                        "at that size); [0, 0] = the sizes in cameras.yaml"))
         cameras_yaml = Path(cameras_yaml) if cameras_yaml else config_dir / "cameras.yaml"
 
         # camera_info K comes from cameras.yaml in both modes (the intrinsics the policy was trained with).
         cameras_config = load_cameras_config(cameras_yaml)
+        if image_hw != (0, 0):
+            if len(image_hw) != 2 or not all(16 <= v <= 4096 for v in image_hw):
+                raise ValueError(f"parameter image_hw_px must be [height, width] in 16..4096 or [0, 0], got {list(image_hw)}")
+            if self.hardware != "sim":
+                raise ValueError("parameter image_hw_px is for hardware:=sim; a real camera's size is set in cameras.yaml")
+            cameras_config = CamerasConfig(tuple(c.resized(*image_hw) for c in cameras_config.cameras))
+        self._cameras_config = cameras_config
         self.intrinsics = {}
         for n in self.names:
             c = cameras_config[n] if n in cameras_config.names else None
@@ -87,7 +97,6 @@ class CameraNode(Node):
             self.intrinsics[n] = CameraIntrinsics(c.width_px, c.height_px, c.fx_px, c.fy_px, c.cx_px, c.cy_px)
 
         self._cell_yaml = Path(cell_yaml) if cell_yaml else config_dir / "cell.yaml"
-        self._cameras_yaml = cameras_yaml
         self._robot_yaml = Path(robot_yaml) if robot_yaml else config_dir / "robot.yaml"
         self._playback = playback
         self._rate_hz = rate_hz
@@ -107,7 +116,7 @@ class CameraNode(Node):
 
     def _start(self) -> None:
         if self.hardware == "sim":
-            self.sim = SimSource(self.names, self._cell_yaml, self._cameras_yaml)
+            self.sim = SimSource(self.names, self._cell_yaml, self._cameras_config)
             self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, 10)
             for obj in TWIN_OBJECTS:
                 self.create_subscription(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=obj),

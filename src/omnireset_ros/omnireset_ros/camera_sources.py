@@ -19,14 +19,14 @@ class SimSource:
     message stamp, so an image is exactly as old as the state it shows.
     """
 
-    def __init__(self, names, cell_yaml: Path, cameras_yaml: Path):
+    def __init__(self, names, cell_yaml: Path, cameras):  # cameras: omnireset_sim.config.CamerasConfig
         from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES
         from omnireset_sim.assets.ur_arm import JOINT_NAMES
         from omnireset_sim.camera import TwinCamera
-        from omnireset_sim.config import load_cameras_config, load_cell_config
+        from omnireset_sim.config import load_cell_config
         from omnireset_sim.twin import TwinCell
 
-        self.cell = TwinCell(load_cell_config(cell_yaml), load_cameras_config(cameras_yaml))
+        self.cell = TwinCell(load_cell_config(cell_yaml), cameras)
         self.cameras = {n: TwinCamera(self.cell, n, background=False) for n in names}
         m = self.cell.model
         self._qpos_adr = {n: int(m.joint(n).qposadr[0]) for n in (*JOINT_NAMES, *FINGER_JOINT_NAMES)}

@@ -46,11 +46,33 @@ class Interrupted(Exception):
     """Ctrl-C or SIGTERM: end the running episode, then write what was recorded."""
 
 
+def student_params(checkpoint: str | None) -> dict[str, list[str]]:
+    """Node parameters an RGB student needs (kind, cameras, frame stack, proprioception, and the
+    twin rendering at its image size), by node; {} for a state policy or a file not found here
+    (the policy node then reports what is wrong)."""
+    from omnireset_core.policy.metadata import read_metadata
+
+    if not checkpoint or not Path(checkpoint).is_file():
+        return {}
+    md = read_metadata(checkpoint)
+    if md.vision is None:
+        return {}
+    v = md.vision
+    hw = f"image_hw_px:=[{v.image_hw[0]},{v.image_hw[1]}]"
+    return {"policy_node": ["kind:=rgb", hw, f"frames_per_camera:={v.frames_per_camera}",
+                            f"cameras:=[{','.join(v.cameras)}]",
+                            f"rgb_proprio_terms:=[{','.join(t.name for t in md.observation.terms)}]"],
+            "camera_node": [hw]}
+
+
 def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path, peg_pose6=None) -> list[subprocess.Popen]:
     procs = []
+    extra = student_params(checkpoint)
     for module in NODES:
         args = [sys.executable, "-m", f"omnireset_ros.{module}", "--ros-args",
                 "--params-file", str(config_dir / "ros" / f"{module}.yaml")]
+        for value in extra.get(module, []):
+            args += ["-p", value]
         if module in ("controller_node", "camera_node"):  # the nodes that read the cell's files
             args += ["-p", f"config_dir:={config_dir}"]
         if module == "policy_node" and checkpoint:

@@ -13,19 +13,22 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
-from omnireset_core.policy import StaleInputError
+from omnireset_core.policy import PolicyInputError, StaleInputError
 from omnireset_ros import topics
 from omnireset_ros.conversions import pose_from_msg, stamp_to_s
 from omnireset_ros.policy_observation import StampedJoints, StampedPose, build_terms, rgb_frame
 
 
 class PolicyInputs:
-    def __init__(self, node: Node, cameras: tuple[str, ...], override_timeout_s: float):
-        self.node, self.override_timeout_s = node, override_timeout_s
+    """``on_frame(camera, stamp_s, rgb)``, if given, is called with every frame as it arrives
+    (the node encodes it then, not on the policy tick)."""
+
+    def __init__(self, node: Node, cameras: tuple[str, ...], override_timeout_s: float, on_frame=None):
+        self.node, self.override_timeout_s, self.on_frame = node, override_timeout_s, on_frame
         self.joints: StampedJoints | None = None
         self.ee: StampedPose | None = None
         self.objects: dict[str, StampedPose | None] = {}
-        self.images: dict[str, Image] = {}
+        self.frames: dict[str, tuple[float, np.ndarray] | PolicyInputError] = {}  # newest, or why it is unusable
         self._override = (False, -np.inf)  # (value, time.monotonic() of receipt)
         self._object_subs = []
         node.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, qos_profile_sensor_data)
@@ -33,7 +36,7 @@ class PolicyInputs:
         node.create_subscription(Bool, topics.GRIPPER_OVERRIDE, self._on_override, 10)
         for cam in cameras:
             node.create_subscription(Image, topics.CAMERA_IMAGE.format(name=cam),
-                                     lambda msg, cam=cam: self.images.__setitem__(cam, msg), 1)
+                                     lambda msg, cam=cam: self._on_image(cam, msg), 1)
 
     def watch_objects(self, insertive: str, receptive: str) -> None:
         """Subscribe to the twin poses of a task's objects (again only if they changed)."""
@@ -58,10 +61,11 @@ class PolicyInputs:
         obs = build_terms([t.name for t in runtime.caller_terms], self.joints, self.ee, insertive, receptive)
         frames = {}
         for cam in runtime.cameras:
-            msg = self.images.get(cam)
-            if msg is not None:
-                frames[cam] = (stamp_to_s(msg.header.stamp),
-                               rgb_frame(cam, msg.encoding, msg.height, msg.width, msg.step, msg.data))
+            frame = self.frames.get(cam)
+            if isinstance(frame, PolicyInputError):
+                raise frame
+            if frame is not None:
+                frames[cam] = frame
         if self.ee is None:
             raise StaleInputError("stale policy input: 'ee_pose' never received", ("ee_pose",))
         missing = [f"camera/{c}" for c in runtime.cameras if c not in frames]
@@ -69,6 +73,16 @@ class PolicyInputs:
             raise StaleInputError(f"stale policy input: {', '.join(repr(m) for m in missing)} never received",
                                   tuple(missing))
         return obs, frames
+
+    def _on_image(self, cam: str, msg: Image) -> None:
+        try:
+            frame = (stamp_to_s(msg.header.stamp), rgb_frame(cam, msg.encoding, msg.height, msg.width, msg.step, msg.data))
+        except PolicyInputError as exc:
+            self.frames[cam] = exc
+            return
+        self.frames[cam] = frame
+        if self.on_frame is not None:
+            self.on_frame(cam, *frame)
 
     def _on_joints(self, msg: JointState) -> None:
         index = {name: i for i, name in enumerate(msg.name)}

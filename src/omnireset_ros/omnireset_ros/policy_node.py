@@ -12,6 +12,8 @@ too, so diagnostics show input health and latency before activation.
 - ``checkpoint`` and ``task`` are dynamic: setting either reloads, deactivating first. Relative
   paths resolve as in ``policy_paths``; the default is the bundled untrained placeholder.
 - MARKERS at the policy rate: the last target, the task's goal region(s) and the objects (rviz2).
+- An RGB student's frames are encoded as they arrive, between ticks, so a tick runs only the
+  head; diagnostics report the oldest frame's age at the accepted steps (``frame_age_*_ms``).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import SetBool
 from visualization_msgs.msg import MarkerArray
 
-from omnireset_core.policy import CheckpointError
+from omnireset_core.policy import CheckpointError, PolicyInputError
 from omnireset_core.policy.deployment import DeployedPolicy, load_deployed, policy_status
 from omnireset_core.spec.terms import TERM_SOURCES
 from omnireset_core.tasks import load_task
@@ -47,7 +49,7 @@ class PolicyNode(Node):
         self.config, self.params_error = node_params.config, node_params.error
         torch.set_num_threads(node_params.torch_threads)
         cameras = self.config.vision.cameras if self.config.kind == "rgb" else ()
-        self.inputs = PolicyInputs(self, cameras, self.config.override_timeout_s)
+        self.inputs = PolicyInputs(self, cameras, self.config.override_timeout_s, self._encode_frame)
         self.policy: DeployedPolicy | None = None  # the loaded session (runtime, activation, refusals, override)
         self.load_error = "not loaded yet"
         self.task_def: TaskDefinition | None = None
@@ -154,6 +156,15 @@ class PolicyNode(Node):
             self.pub_gripper.publish(Bool(data=bool(command.gripper_close)))
             self.publish_count += 1
             self._last_target = (ros_now_s(self), command.target_pos_b_m, command.target_quat_b_wxyz)
+
+    def _encode_frame(self, camera: str, stamp_s: float, rgb) -> None:
+        """A frame as it arrives, so the tick finds its features ready (a bad frame is refused
+        by the step that would use it)."""
+        if self.policy is not None:
+            try:
+                self.policy.session.runtime.encode_frame(camera, stamp_s, rgb)
+            except PolicyInputError:
+                pass
 
     def _step(self, now_s: float):
         runtime = self.policy.session.runtime

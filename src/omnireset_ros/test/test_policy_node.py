@@ -310,6 +310,7 @@ def test_stale_camera_stops_an_rgb_policy_until_frames_return(probe, start_node,
         wait_for(lambda: len(policy.targets) >= 5, 8.0)
         diag = policy.latest_diag(lambda d: d[3]["active"] == "True")
         assert diag[3]["kind"] == "rgb" and diag[3]["placeholder"] == "False"
+        assert 0.0 <= float(diag[3]["frame_age_p50_ms"]) <= float(diag[3]["frame_age_p99_ms"]) <= 150.0
 
         cell.on["wrist"] = False
         time.sleep(0.12)

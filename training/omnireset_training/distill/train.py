@@ -7,7 +7,7 @@ Gaussian and the object poses at t. Episodes are split into training and validat
 episode in both). AdamW, cosine learning rate over ``iterations``, batch ``batch_size``.
 
 Files in the run folder: ``config.json``, ``metrics.jsonl`` (one row per evaluation),
-tensorboard events, ``student_train.pt`` (model, optimiser, schedule, iteration: ``resume``
+tensorboard events, ``curves.png``, ``student_train.pt`` (model, optimiser, schedule, iteration: ``resume``
 continues it; written atomically every ``save_interval`` iterations and on SIGINT/SIGTERM) and
 the export ``student.pt`` (TorchScript, kind rgb, loaded by ``PolicyRuntime``).
 """
@@ -244,7 +244,35 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
     save()
     if stop.requested:
         raise KeyboardInterrupt(f"stopped by {stop.requested} at iteration {iteration}; saved {state_path}")
+    plot_curves(out)
     return export_student(model, out / EXPORT_NAME, cfg, data)
+
+
+def plot_curves(run: Path) -> Path:
+    """``run/curves.png``: KL to the expert, action error and auxiliary position error, training
+    and validation, against the iteration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, (key, label) in zip(axes, (("kl", "KL(expert || student)"), ("action_mae", "|mean - expert mean|"),
+                                       ("aux_pos_err_mm", "object position error [mm]"))):
+        for split in ("train", "val"):
+            points = [(r["iteration"], r[f"{split}/{key}"]) for r in rows if f"{split}/{key}" in r]
+            if points:
+                ax.plot(*zip(*points), label=split)
+        ax.set_xlabel("iteration")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = run / "curves.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def export_student(model: DistillStudent, path: Path, cfg: DistillConfig, data: RolloutDataset) -> Path:

@@ -100,8 +100,9 @@ def refusal_status(refusal: PolicyInputError) -> tuple[str, str]:
 
 def policy_status(policy: DeployedPolicy | None, load_error: str) -> tuple[str, str, dict[str, object]]:
     """('ok' | 'warn' | 'error', message, values): no policy, a refusal in force, overridden, or
-    what is loaded; the values name the session's state (and its step latency, over the accepted
-    steps, in the input building and runtime step) for a diagnostics array."""
+    what is loaded; the values name the session's state (and, over the accepted steps, the step
+    latency in the input building and runtime step, and the oldest camera frame's age) for a
+    diagnostics array."""
     session = policy.session if policy is not None else None
     refusal = session.refusal if session is not None else None
     kind = policy.provenance if policy is not None else ""
@@ -112,9 +113,10 @@ def policy_status(policy: DeployedPolicy | None, load_error: str) -> tuple[str, 
               "last_refusal": session.last_refusal if session is not None else "",
               "refusals": session.refusals if session is not None else 0,
               "notes": session.runtime.metadata.notes if session is not None else ""}
-    latency = np.asarray(session.step_ms if session is not None else [])
-    p50, p99 = np.percentile(latency, [50, 99]) if latency.size else (float("nan"),) * 2
-    values.update(step_latency_p50_ms=f"{p50:.3f}", step_latency_p99_ms=f"{p99:.3f}")
+    for key, series in (("step_latency", "step_ms"), ("frame_age", "frame_age_ms")):
+        samples = np.asarray(getattr(session, series) if session is not None else [])
+        p50, p99 = np.percentile(samples, [50, 99]) if samples.size else (float("nan"),) * 2
+        values.update({f"{key}_p50_ms": f"{p50:.3f}", f"{key}_p99_ms": f"{p99:.3f}"})
     if session is None:
         return "error", f"no policy: {load_error}", values
     if refusal is not None:

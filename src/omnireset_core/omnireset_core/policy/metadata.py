@@ -147,6 +147,21 @@ class PolicyMetadata:
         return cls.from_dict(data)
 
 
+def read_metadata(path) -> PolicyMetadata:
+    """The metadata of a checkpoint file without loading its module (no torch): the JSON extra
+    file of the TorchScript zip archive. ValueError if there is none or it is invalid."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith("/extra/" + METADATA_FILE)]
+            if not names:
+                raise ValueError(f"{path}: no {METADATA_FILE} in the archive")
+            return PolicyMetadata.from_json(archive.read(names[0]))
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable checkpoint: {exc}") from None
+
+
 def check_observation_spec(where: str, spec: ObservationSpec) -> None:
     names = [t.name for t in spec.terms]
     if not all(isinstance(n, str) and n for n in names):

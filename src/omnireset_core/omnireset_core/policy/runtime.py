@@ -211,6 +211,7 @@ class PolicyRuntime:
         if self.metadata.vision is not None:
             self._features.reset()
         self.steps = 0
+        self.input_ages_s: dict[str, float] = {}  # input name -> age at the last accepted step [s]
 
     @property
     def history(self) -> np.ndarray | None:
@@ -251,6 +252,7 @@ class PolicyRuntime:
             raise NonFiniteError(f"policy action is not finite: {action.tolist()}", ("action",))
 
         self._history = history
+        self.input_ages_s = {name: float(now_s - stamp) for name, stamp in stamps.items()}
         for name, stamp in stamps.items():
             self.watchdog.update(name, float(stamp))
         if self.metadata.vision is not None:
@@ -259,6 +261,22 @@ class PolicyRuntime:
         self.steps += 1
         pos, quat, close = action_to_target(action, values[EE_POSE_INPUT][:3], values[EE_POSE_INPUT][3:], self._scale)
         return PolicyCommand(pos, quat, bool(close), float(now_s), action)
+
+    def encode_frame(self, camera: str, stamp_s: float, rgb: np.ndarray) -> None:
+        """Encode ``camera``'s frame now, ahead of the step that uses it: a later ``step`` given
+        the frame with this stamp reuses the features (and still checks its age then). For a
+        caller that gets frames between steps, so a step does not wait for the encoders.
+        Raises InvalidInputError (not a camera of this policy, wrong shape) or NonFiniteError."""
+        name = f"camera/{camera}"
+        if camera not in self.cameras:
+            raise InvalidInputError(f"invalid policy input: '{name}' is not a camera of this policy", (name,))
+        hw = self.metadata.vision.image_hw  # type: ignore[union-attr]  # cameras imply vision
+        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.shape != (*hw, 3):
+            raise InvalidInputError(f"invalid policy input: '{name}' must be a uint8 array ({hw[0]}, {hw[1]}, 3)", (name,))
+        if not isinstance(stamp_s, (int, float, np.integer, np.floating)) or not math.isfinite(stamp_s):
+            raise NonFiniteError(f"non-finite policy input: stamp of '{name}' is {stamp_s!r}", (name,))
+        if self._features.cached(camera, float(stamp_s)) is None:
+            self._encode({camera: (stamp_s, rgb)}, {name: stamp_s}, [self.cameras.index(camera)])
 
     def _with_newest(self, sample: torch.Tensor) -> torch.Tensor:
         if self._history is None:
@@ -276,17 +294,23 @@ class PolicyRuntime:
             if hit is None:
                 todo.append(i)
         if todo:
-            images = torch.stack([torch.from_numpy(np.ascontiguousarray(frames[self.cameras[i]][1]))
-                                  for i in todo]).to(self.device).permute(0, 3, 1, 2).contiguous()
-            features = self.module.encode(images, torch.tensor(todo, dtype=torch.int64, device=self.device))
-            bad = [f"camera/{self.cameras[i]}" for i, f in zip(todo, features) if not torch.isfinite(f).all()]
-            if bad:
-                raise NonFiniteError(f"frame features are not finite for {bad}", tuple(bad))
-            for i, f in zip(todo, features):
-                cam = self.cameras[i]
-                self._features.remember(cam, stamps[f"camera/{cam}"], f)
+            for i, f in zip(todo, self._encode(frames, stamps, todo)):
                 newest[i] = f
         return torch.stack([f for f in newest if f is not None])  # every camera filled above
+
+    def _encode(self, frames, stamps, todo: list[int]) -> torch.Tensor:
+        """Features of cameras ``todo`` (indices) in one call, remembered with their stamps."""
+        images = torch.stack([torch.from_numpy(np.ascontiguousarray(frames[self.cameras[i]][1]))
+                              for i in todo]).to(self.device).permute(0, 3, 1, 2).contiguous()
+        with torch.no_grad():
+            features = self.module.encode(images, torch.tensor(todo, dtype=torch.int64, device=self.device))
+        bad = [f"camera/{self.cameras[i]}" for i, f in zip(todo, features) if not torch.isfinite(f).all()]
+        if bad:
+            raise NonFiniteError(f"frame features are not finite for {bad}", tuple(bad))
+        for i, f in zip(todo, features):
+            cam = self.cameras[i]
+            self._features.remember(cam, float(stamps[f"camera/{cam}"]), f)
+        return features
 
     # --- input checks -----------------------------------------------------------------
     def _check_structure(self, obs, frames, tcp_pos_b_m, tcp_quat_b_wxyz, tcp_stamp_s):

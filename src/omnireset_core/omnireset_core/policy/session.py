@@ -62,6 +62,7 @@ class PolicySession:
         self._activated_s = -float("inf")
         self._needs_reset = False
         self.step_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # wall time of the last accepted steps
+        self.frame_age_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # their oldest camera frame's age
 
     def activate(self, now_s: float) -> None:
         self.runtime.reset()
@@ -104,6 +105,9 @@ class PolicySession:
             return result
         self._last_step_s = now_s
         self.step_ms.append(1e3 * (time.perf_counter() - start))
+        frame_ages = [age for name, age in self.runtime.input_ages_s.items() if name.startswith("camera/")]
+        if frame_ages:
+            self.frame_age_ms.append(1e3 * max(frame_ages))
         if self.refusal is not None:
             kept = "reset" if gap_s > self.limits.history_reset_gap_s else "kept"
             since = f"{gap_s:.2f} s since the last step" if gap_s < float("inf") else "first step"
