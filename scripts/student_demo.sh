@@ -10,5 +10,5 @@ omnireset-train distill-rollouts "$OUT/rollouts" --expert checkpoints/peg_state_
   --episodes 4 --num-envs 4 --image-size 64 64 --keep-failed
 omnireset-train distill "$OUT/student" --data "$OUT/rollouts" --iterations 20 --batch-size 8 --frames 2 \
   --eval-interval 10 --save-interval 10
-omnireset-peg-demo --checkpoint "$OUT/student/student.pt" --episodes 1 --duration 12 --output "$OUT/demo"
+omnireset-peg-demo --checkpoint "$OUT/student/student.pt" --episodes 1 --duration 15 --output "$OUT/demo"
 python scripts/check_student_demo.py "$OUT/demo/summary.json"

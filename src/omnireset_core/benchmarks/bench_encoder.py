@@ -2,11 +2,12 @@
 each) on this CPU, and what a practitioner can do about it. Each row encodes the same three
 224 x 224 frames; the goal is the 60 ms the authors name as the edge of smooth control.
 
-Variants: the exported TorchScript module (what ``PolicyRuntime`` runs); eager PyTorch;
-channels-last memory format; ``torch.compile`` (inductor); the three encoders on three threads
-at once; ONNX Runtime (fp32, and int8 with dynamic quantisation) when ``onnxruntime`` is
-installed; smaller images (the cameras rendered at 96 and 64 px). Random weights; latency does
-not depend on them. Prints a table.
+Variants, at 224, 96 and 64 px (the cameras rendered smaller): the exported student's
+``encode`` one frame at a time (what ``PolicyRuntime`` runs; channels-last), the same ResNet-18
+scripted with contiguous tensors (PyTorch then takes its generic convolutions for one small
+image), the three cameras on three threads at once; at 224 px also eager PyTorch,
+``torch.compile`` (inductor) and ONNX Runtime (fp32, and int8 with dynamic quantisation) when
+``onnxruntime`` is installed. Random weights; latency does not depend on them. Prints a table.
 
     OMP_WAIT_POLICY=PASSIVE python src/omnireset_core/benchmarks/bench_encoder.py [--threads 2] [--repeats 30]
     # on a GPU machine: add --device cuda (TorchScript and eager rows)
@@ -25,7 +26,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from omnireset_core.policy.vision import IMAGENET_MEAN, IMAGENET_STD, ResNet18GN  # noqa: E402
+from omnireset_core.policy import VisionSpec, export_policy, new_metadata  # noqa: E402
+from omnireset_core.policy.vision import IMAGENET_MEAN, IMAGENET_STD, ResNet18GN, RgbStudent  # noqa: E402
+from omnireset_core.spec import default_actor_observation  # noqa: E402
 
 GOAL_MS = 60.0
 N_CAMERAS = 3
@@ -67,31 +70,31 @@ def main():
     def frames(hw):
         return torch.from_numpy(rng.integers(0, 256, (N_CAMERAS, 3, hw, hw), dtype=np.uint8)).to(dev)
 
+    student = RgbStudent(N_CAMERAS, 1, 1).eval().to(dev)  # its encoders and channels-last encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        md = new_metadata("rgb", "peg", default_actor_observation().select(("joint_pos",)), {},
+                          vision=VisionSpec(frames_per_camera=1))
+        exported = torch.jit.load(str(export_policy(student, Path(tmp) / "s.pt", md)), map_location=dev)
     x224 = normalised(frames(224))
     with torch.no_grad():
         reference = torch.stack([e(x224[i:i + 1])[0] for i, e in enumerate(encoders)])
         scripted = [torch.jit.script(e) for e in encoders]
-        rows.append(("TorchScript (exported, the runtime)", 224,
-                     timed(lambda: [s(x224[i:i + 1]) for i, s in enumerate(scripted)], args.repeats, sync=sync)))
-        rows.append(("eager PyTorch", 224,
+        for hw in (224, 96, 64):
+            u8 = frames(hw)
+            x = normalised(u8)
+            cams = [torch.tensor([i], device=dev) for i in range(N_CAMERAS)]
+            rows.append(("exported student (channels-last), per frame", hw,
+                         timed(lambda: [exported.encode(u8[i:i + 1], cams[i]) for i in range(N_CAMERAS)],
+                               args.repeats, sync=sync)))
+            rows.append(("TorchScript ResNet-18, contiguous", hw,
+                         timed(lambda: [s(x[i:i + 1]) for i, s in enumerate(scripted)], args.repeats, sync=sync)))
+            if args.threads > 1 and dev.type == "cpu":
+                pool = ThreadPoolExecutor(N_CAMERAS)
+                rows.append(("exported student, 3 cameras on 3 threads", hw,
+                             timed(lambda: list(pool.map(lambda i: exported.encode(u8[i:i + 1], cams[i]),
+                                                         range(N_CAMERAS))), args.repeats)))
+        rows.append(("eager PyTorch, contiguous", 224,
                      timed(lambda: [e(x224[i:i + 1]) for i, e in enumerate(encoders)], args.repeats, sync=sync)))
-        cl = [e.to(memory_format=torch.channels_last) for e in encoders]
-        x_cl = x224.contiguous(memory_format=torch.channels_last)
-        rows.append(("eager, channels-last", 224,
-                     timed(lambda: [e(x_cl[i:i + 1]) for i, e in enumerate(cl)], args.repeats, sync=sync)))
-        for e in encoders:
-            e.to(memory_format=torch.contiguous_format)
-        if args.threads > 1 or dev.type == "cuda":
-            pool = ThreadPoolExecutor(N_CAMERAS)
-            per_thread = max(1, args.threads // N_CAMERAS)
-
-            def one(i):
-                torch.set_num_threads(per_thread)
-                return scripted[i](x224[i:i + 1])
-
-            rows.append((f"TorchScript, 3 encoders on 3 threads", 224,
-                         timed(lambda: list(pool.map(one, range(N_CAMERAS))), args.repeats, sync=sync)))
-            torch.set_num_threads(args.threads)
         if not args.skip_compile:
             compiled = [torch.compile(e) for e in encoders]
             t0 = time.perf_counter()
@@ -100,10 +103,6 @@ def main():
             compile_s = time.perf_counter() - t0
             rows.append((f"torch.compile (inductor; compile {compile_s:.0f} s)", 224,
                          timed(lambda: [c(x224[i:i + 1]) for i, c in enumerate(compiled)], args.repeats, sync=sync)))
-        for hw in (96, 64):
-            x = normalised(frames(hw))
-            rows.append((f"TorchScript, smaller images", hw,
-                         timed(lambda: [s(x[i:i + 1]) for i, s in enumerate(scripted)], args.repeats, sync=sync)))
     errors = onnx_rows(encoders, x224, reference, args, rows) if dev.type == "cpu" else {}
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, device {dev}, "

@@ -459,6 +459,46 @@ def test_rgb_frames_encoded_on_arrival_are_not_encoded_again_by_the_step(tmp_pat
         rt.encode_frame("front", float("nan"), frames["front"][1])
 
 
+def test_background_encoder_encodes_on_its_thread_and_hands_frames_on_when_ready(tmp_path):
+    import threading
+    import time
+
+    from omnireset_core.policy.background import BackgroundEncoder
+
+    rt = PolicyRuntime.load(_rgb()(tmp_path), RGB, limits=InputAgeLimits(frame_s=0.25))
+    rt.module = counter = CountingModule(rt.module)
+    threads, ready = [], {}
+    encode = counter.encode
+    counter.encode = lambda images, camera: (threads.append(threading.get_ident()), encode(images, camera))[1]
+    loaded = {"rt": rt}
+    encoder = BackgroundEncoder(lambda: loaded["rt"], ready.__setitem__)
+
+    def settle():
+        deadline = time.monotonic() + 5.0
+        while not encoder.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    rng = np.random.default_rng(6)
+    frames = {cam: (0.95, frame(rng)) for cam in CAMERAS}
+    try:
+        for cam in CAMERAS:
+            encoder.submit(cam, *frames[cam])
+        settle()
+        assert encoder.encoded == 3 and ready == frames and set(threads) == {encoder._thread.ident}
+        step_rgb(rt, 1.0, ready, rng)
+        assert len(counter.encoded) == 3  # the step found every ready frame encoded
+        encoder.submit("side", 1.05, np.zeros((3, 3, 3), np.uint8))  # refused: handed on as the error
+        settle()
+        assert isinstance(ready["side"], InvalidInputError) and "'camera/side' must be a uint8 array" in str(ready["side"])
+        loaded["rt"] = None
+        encoder.submit("wrist", 1.05, frames["wrist"][1])  # nothing loaded: dropped
+        settle()
+        assert ready["wrist"] == frames["wrist"] and encoder.encoded == 3
+    finally:
+        encoder.close()
+    assert not encoder._thread.is_alive()
+
+
 def test_rgb_frames_are_checked_by_camera(tmp_path):
     rt = PolicyRuntime.load(_rgb()(tmp_path), RGB)
     rng = np.random.default_rng(3)

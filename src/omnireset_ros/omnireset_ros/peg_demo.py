@@ -181,6 +181,13 @@ class Monitor:
             return np.concatenate([self.images[c] for c in CAMERAS], axis=1)
 
 
+def inputs_usable(diag: dict | None) -> bool:
+    """The policy node reports a loaded policy whose last step was accepted (it steps while
+    inactive, so its inputs are known to be fresh before the demo activates it)."""
+    return (diag is not None and str(diag.get("loaded")) == "True" and not diag.get("refused_inputs")
+            and diag.get("step_latency_p50_ms") not in (None, "nan"))
+
+
 def policy_label(diag: dict) -> str:
     """What drove the arm, as the policy node reports it: learned, scripted or placeholder."""
     truthy = ("true", "1", "yes")
@@ -241,7 +248,7 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6, stop: threading
     success_s, elapsed, running, interrupted = None, 0.0, {}, False
     try:
         deadline = time.monotonic() + args.startup_timeout
-        while monitor.frame() is None or "omnireset/policy" not in monitor.diagnostics:
+        while monitor.frame() is None or not inputs_usable(monitor.diagnostics.get("omnireset/policy")):
             if stop.is_set():
                 raise Interrupted()
             dead = [NODES[i] for i, p in enumerate(procs) if p.poll() is not None]
@@ -251,7 +258,9 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6, stop: threading
                 raise RuntimeError(f"node(s) exited during start-up: {dead}" + (f" ({'; '.join(fatal)})" if fatal
                                    else "") + f"; see {folder}/<node>.log")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"stack not up within {args.startup_timeout} s; see {folder}/<node>.log")
+                refusal = (monitor.diagnostics.get("omnireset/policy") or {}).get("last_refusal", "")
+                raise RuntimeError(f"stack not up within {args.startup_timeout} s" + (f" (policy: {refusal})" if refusal
+                                   else "") + f"; see {folder}/<node>.log")
             time.sleep(0.1)
         client = node.create_client(SetBool, topics.POLICY_ACTIVATE)
         if not client.wait_for_service(timeout_sec=10.0):

@@ -4,6 +4,7 @@ one; a step takes whatever is newest and the runtime judges its age."""
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
@@ -14,21 +15,25 @@ from std_msgs.msg import Bool
 
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
 from omnireset_core.policy import PolicyInputError, StaleInputError
+from omnireset_core.policy.session import LATENCY_WINDOW
 from omnireset_ros import topics
-from omnireset_ros.conversions import pose_from_msg, stamp_to_s
+from omnireset_ros.conversions import pose_from_msg, ros_now_s, stamp_to_s
 from omnireset_ros.policy_observation import StampedJoints, StampedPose, build_terms, rgb_frame
 
 
 class PolicyInputs:
-    """``on_frame(camera, stamp_s, rgb)``, if given, is called with every frame as it arrives
-    (the node encodes it then, not on the policy tick)."""
+    """Camera frames: each decoded frame goes to ``on_frame(camera, stamp_s, rgb)`` (the node's
+    background encoder), which hands it back with ``frame_ready`` once encoded; a step takes the
+    newest ready frame. Without ``on_frame`` a decoded frame is ready at once."""
 
-    def __init__(self, node: Node, cameras: tuple[str, ...], override_timeout_s: float, on_frame=None):
-        self.node, self.override_timeout_s, self.on_frame = node, override_timeout_s, on_frame
+    def __init__(self, node: Node, cameras: tuple[str, ...], override_timeout_s: float):
+        self.node, self.override_timeout_s = node, override_timeout_s
+        self.on_frame = None
+        self.frame_latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # stamp to ready: render, DDS, encode
         self.joints: StampedJoints | None = None
         self.ee: StampedPose | None = None
         self.objects: dict[str, StampedPose | None] = {}
-        self.frames: dict[str, tuple[float, np.ndarray] | PolicyInputError] = {}  # newest, or why it is unusable
+        self.frames: dict[str, tuple[float, np.ndarray] | PolicyInputError] = {}  # newest ready, or why unusable
         self._override = (False, -np.inf)  # (value, time.monotonic() of receipt)
         self._object_subs = []
         node.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, qos_profile_sensor_data)
@@ -74,14 +79,21 @@ class PolicyInputs:
                                   tuple(missing))
         return obs, frames
 
+    def frame_ready(self, cam: str, frame) -> None:
+        """(stamp_s, rgb) or the PolicyInputError of ``cam``'s newest frame; any thread."""
+        self.frames[cam] = frame
+        if not isinstance(frame, PolicyInputError):
+            self.frame_latency_ms.append(1e3 * (ros_now_s(self.node) - frame[0]))
+
     def _on_image(self, cam: str, msg: Image) -> None:
         try:
             frame = (stamp_to_s(msg.header.stamp), rgb_frame(cam, msg.encoding, msg.height, msg.width, msg.step, msg.data))
         except PolicyInputError as exc:
             self.frames[cam] = exc
             return
-        self.frames[cam] = frame
-        if self.on_frame is not None:
+        if self.on_frame is None:
+            self.frame_ready(cam, frame)
+        else:
             self.on_frame(cam, *frame)
 
     def _on_joints(self, msg: JointState) -> None:

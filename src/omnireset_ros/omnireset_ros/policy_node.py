@@ -12,11 +12,14 @@ too, so diagnostics show input health and latency before activation.
 - ``checkpoint`` and ``task`` are dynamic: setting either reloads, deactivating first. Relative
   paths resolve as in ``policy_paths``; the default is the bundled untrained placeholder.
 - MARKERS at the policy rate: the last target, the task's goal region(s) and the objects (rviz2).
-- An RGB student's frames are encoded as they arrive, between ticks, so a tick runs only the
-  head; diagnostics report the oldest frame's age at the accepted steps (``frame_age_*_ms``).
+- An RGB student's frames are encoded as they arrive, on a thread of their own (``BackgroundEncoder``),
+  so the executor keeps taking joint states and a tick runs only the head; diagnostics report
+  the oldest frame's age at the accepted steps (``frame_age_*_ms``) and each frame's age when its
+  features were ready (``frame_pipeline_*_ms``: rendering or capture, transport, encoding).
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
@@ -25,7 +28,8 @@ from std_msgs.msg import Bool
 from std_srvs.srv import SetBool
 from visualization_msgs.msg import MarkerArray
 
-from omnireset_core.policy import CheckpointError, PolicyInputError
+from omnireset_core.policy import CheckpointError
+from omnireset_core.policy.background import BackgroundEncoder
 from omnireset_core.policy.deployment import DeployedPolicy, load_deployed, policy_status
 from omnireset_core.spec.terms import TERM_SOURCES
 from omnireset_core.tasks import load_task
@@ -49,8 +53,12 @@ class PolicyNode(Node):
         self.config, self.params_error = node_params.config, node_params.error
         torch.set_num_threads(node_params.torch_threads)
         cameras = self.config.vision.cameras if self.config.kind == "rgb" else ()
-        self.inputs = PolicyInputs(self, cameras, self.config.override_timeout_s, self._encode_frame)
         self.policy: DeployedPolicy | None = None  # the loaded session (runtime, activation, refusals, override)
+        self.inputs = PolicyInputs(self, cameras, self.config.override_timeout_s)
+        # RGB: frames are encoded on the encoder's thread as they arrive; a step uses the newest ready one.
+        self.encoder = BackgroundEncoder(lambda: self.policy.session.runtime if self.policy is not None else None,
+                                         self.inputs.frame_ready)
+        self.inputs.on_frame = self.encoder.submit
         self.load_error = "not loaded yet"
         self.task_def: TaskDefinition | None = None
         self.publish_count = 0
@@ -157,15 +165,6 @@ class PolicyNode(Node):
             self.publish_count += 1
             self._last_target = (ros_now_s(self), command.target_pos_b_m, command.target_quat_b_wxyz)
 
-    def _encode_frame(self, camera: str, stamp_s: float, rgb) -> None:
-        """A frame as it arrives, so the tick finds its features ready (a bad frame is refused
-        by the step that would use it)."""
-        if self.policy is not None:
-            try:
-                self.policy.session.runtime.encode_frame(camera, stamp_s, rgb)
-            except PolicyInputError:
-                pass
-
     def _step(self, now_s: float):
         runtime = self.policy.session.runtime
         obs, frames = self.inputs.for_step(runtime)
@@ -184,6 +183,9 @@ class PolicyNode(Node):
 
     def diagnostic_status(self) -> DiagnosticStatus:
         level, message, values = policy_status(self.policy, self.load_error)
+        latency = np.asarray(self.inputs.frame_latency_ms)
+        p50, p99 = np.percentile(latency, [50, 99]) if latency.size else (float("nan"),) * 2
+        values.update(frame_pipeline_p50_ms=f"{p50:.3f}", frame_pipeline_p99_ms=f"{p99:.3f}")
         values.update(checkpoint=self.get_parameter("checkpoint").value, kind=self.config.kind,
                       task=self.task_def.name if self.task_def is not None else "", publish_count=self.publish_count)
         return DiagnosticStatus(name=DIAGNOSTIC_NAME, hardware_id="policy", level=LEVELS[level], message=message,
@@ -191,6 +193,9 @@ class PolicyNode(Node):
 
     def _publish_diagnostics(self) -> None:
         publish_diagnostics(self, self.pub_diag, self.diagnostic_status())
+
+    def close(self) -> None:
+        self.encoder.close()
 
 
 def main(args=None) -> None:

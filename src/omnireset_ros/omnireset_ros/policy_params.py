@@ -36,7 +36,7 @@ def declare_policy_params(node: Node) -> PolicyNodeParams:
         observation_s=p("max_observation_age_s", d.ages.observation_s,
                         "Oldest usable observation term sample at a step [s]", 0.001, 10.0),
         frame_s=p("max_frame_age_s", d.ages.frame_s, "Oldest usable camera frame at a step [s]: one 10 Hz "
-                  "camera period plus rendering/transport", 0.001, 10.0),
+                  "camera period plus rendering or capture, transport and encoding (frame_pipeline_p99_ms)", 0.001, 10.0),
         ee_pose_s=p("max_ee_pose_age_s", d.ages.ee_pose_s, "Oldest usable measured TCP pose at a step [s] (the "
                     "target is built from it): room for the DDS hop and executor latency", 0.001, 10.0))
     session = SessionLimits(

@@ -310,14 +310,15 @@ def test_stale_camera_stops_an_rgb_policy_until_frames_return(probe, start_node,
         wait_for(lambda: len(policy.targets) >= 5, 8.0)
         diag = policy.latest_diag(lambda d: d[3]["active"] == "True")
         assert diag[3]["kind"] == "rgb" and diag[3]["placeholder"] == "False"
-        assert 0.0 <= float(diag[3]["frame_age_p50_ms"]) <= float(diag[3]["frame_age_p99_ms"]) <= 150.0
+        assert 0.0 <= float(diag[3]["frame_age_p50_ms"]) <= float(diag[3]["frame_age_p99_ms"]) <= 250.0
+        assert 0.0 <= float(diag[3]["frame_pipeline_p50_ms"]) <= float(diag[3]["frame_pipeline_p99_ms"])
 
         cell.on["wrist"] = False
         time.sleep(0.12)
         last_frame = cell.last_sent["wrist"]
         time.sleep(0.8)
         last_target = policy.targets[-1][0]
-        assert last_target - last_frame <= 0.15 + 0.1 + 0.05, last_target - last_frame  # frame age limit + tick
+        assert last_target - last_frame <= 0.25 + 0.1 + 0.05, last_target - last_frame  # frame age limit + tick
         diag = policy.latest_diag(lambda d: d[3]["refused_inputs"] == "camera/wrist")
         assert "'camera/wrist' is stale" in diag[2] and "no controller" not in diag[2]
 

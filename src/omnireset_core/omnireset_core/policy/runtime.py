@@ -14,7 +14,9 @@ histories and the previous action stay as they were, so the history then has a g
 caller stops commanding; whether to ``reset()`` before resuming is its decision.
 
 Input names (for ages and messages): ``obs/<term>``, ``camera/<name>``, ``ee_pose``. Stamps and
-``now_s`` come from one clock (seconds). Not thread-safe: call from one thread.
+``now_s`` come from one clock (seconds). Not thread-safe: call from one thread, except
+``encode_frame``, which only adds to the per-camera feature cache and may run on another thread
+while ``step`` runs (``background.BackgroundEncoder``).
 """
 from __future__ import annotations
 
@@ -203,7 +205,8 @@ class PolicyRuntime:
 
     # --- running ----------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget the history, the feature stacks, the previous action and the stamps seen."""
+        """Forget the history, the feature stacks, the previous action and the stamps seen (each
+        camera's newest encoded frame stays cached: a step given that frame again reuses it)."""
         self._history: torch.Tensor | None = None
         self._last_action = np.zeros(ACTION_DIM, dtype=np.float32)
         # stamps of the inputs of the last accepted step; check(now_s) tells which are stale now
