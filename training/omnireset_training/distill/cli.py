@@ -56,7 +56,7 @@ def _distill(args) -> int:
              "imagenet_weights": args.imagenet_weights, "eval_interval": args.eval_interval,
              "save_interval": args.save_interval, "seed": args.seed}
     cfg = distill_config_from_dict({**data, **{k: v for k, v in flags.items() if v is not None}})
-    path = train_student(args.data, args.out, cfg, resume=args.resume)
+    path = train_student(args.data, args.out, cfg, resume=args.resume, device=args.device)
     print(f"student: {path}")
     return 0
 
@@ -107,6 +107,7 @@ def register(sub) -> None:
     p.add_argument("--save-interval", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--device", default="cpu", help="training device (cpu, cuda); the export is for the CPU")
     p.set_defaults(func=_distill)
     p = sub.add_parser("distill-evaluate", help="success of expert/student checkpoints in the env, same starts")
     p.add_argument("--checkpoint", action="append", required=True, help="state or rgb policy; repeat to compare")

@@ -94,34 +94,38 @@ def augment(images: Tensor, cfg: AugmentConfig, generator: torch.Generator | Non
     (sigma uniform in ``blur_sigma``), grayscale with probability ``grayscale_p``, pixel noise."""
     if not cfg.enabled:
         return images
-    n = images.shape[0]
-    g = dict(generator=generator)
+    n, dev = images.shape[0], images.device
+
+    def rand(*shape: int) -> Tensor:  # drawn on the CPU generator, used on the images' device
+        return torch.rand(*shape, generator=generator).to(dev)
 
     def factor(width: float) -> Tensor:
-        return (1 + width * (2 * torch.rand(n, 1, 1, 1, **g) - 1))
+        return (1 + width * (2 * rand(n, 1, 1, 1) - 1))
 
     x = images.float() / 255.0
-    gray = lambda t: (t * _GRAY.view(1, 3, 1, 1)).sum(1, keepdim=True)  # noqa: E731
+    gray_weights = _GRAY.to(dev).view(1, 3, 1, 1)
+    gray = lambda t: (t * gray_weights).sum(1, keepdim=True)  # noqa: E731
     x = (x * factor(cfg.brightness)).clamp(0, 1)
     x = ((x - gray(x).mean((2, 3), keepdim=True)) * factor(cfg.contrast) + gray(x).mean((2, 3), keepdim=True)).clamp(0, 1)
     x = ((x - gray(x)) * factor(cfg.saturation) + gray(x)).clamp(0, 1)
-    angle = 2 * math.pi * cfg.hue * (2 * torch.rand(n, **g) - 1)
+    angle = 2 * math.pi * cfg.hue * (2 * rand(n) - 1)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    rot = torch.zeros(n, 3, 3)
+    rot = torch.zeros(n, 3, 3, device=dev)
     rot[:, 0, 0], rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = 1, cos, -sin, sin, cos
-    hue = torch.linalg.inv(_RGB_TO_YIQ) @ rot @ _RGB_TO_YIQ  # (n, 3, 3)
+    yiq = _RGB_TO_YIQ.to(dev)
+    hue = torch.linalg.inv(yiq) @ rot @ yiq  # (n, 3, 3)
     x = torch.einsum("nij,njhw->nihw", hue, x).clamp(0, 1)
-    x = _blur(x, cfg.blur_kernel, cfg.blur_sigma[0] + (cfg.blur_sigma[1] - cfg.blur_sigma[0]) * torch.rand(n, **g))
-    to_gray = torch.rand(n, 1, 1, 1, **g) < cfg.grayscale_p
+    x = _blur(x, cfg.blur_kernel, cfg.blur_sigma[0] + (cfg.blur_sigma[1] - cfg.blur_sigma[0]) * rand(n))
+    to_gray = rand(n, 1, 1, 1) < cfg.grayscale_p
     x = torch.where(to_gray, gray(x).expand_as(x), x)
-    x = x + cfg.noise_std * torch.randn(x.shape, **g)
+    x = x + cfg.noise_std * torch.randn(x.shape, generator=generator).to(dev)
     return (x.clamp(0, 1) * 255.0).round().to(torch.uint8)
 
 
 def _blur(x: Tensor, kernel: int, sigma: Tensor) -> Tensor:
     """Separable Gaussian blur with a per-image sigma (reflect padding)."""
     n, c, h, w = x.shape
-    r = torch.arange(kernel, dtype=x.dtype) - kernel // 2
+    r = torch.arange(kernel, dtype=x.dtype, device=x.device) - kernel // 2
     taps = torch.exp(-0.5 * (r[None] / sigma[:, None]).square())
     taps = taps / taps.sum(1, keepdim=True)  # (n, k)
     weight = taps.repeat_interleave(c, 0)  # one kernel per (image, channel)

@@ -143,7 +143,8 @@ def evaluate_split(model: DistillStudent, samples: Samples, cfg: DistillConfig, 
     rows = samples.rows[np.linspace(0, len(samples) - 1, min(max_rows, len(samples))).astype(int)]
     totals: dict[str, float] = {}
     for chunk in np.array_split(rows, max(1, math.ceil(len(rows) / cfg.batch_size))):
-        images, proprio, mean_e, std_e, poses = samples.batch(chunk)
+        dev = next(model.parameters()).device
+        images, proprio, mean_e, std_e, poses = (t.to(dev) for t in samples.batch(chunk))
         mean, log_std, pred = model(images, proprio)
         _, terms = distill_loss(model, mean, log_std, pred, mean_e, std_e, poses, cfg.aux_weight)
         for k, v in terms.items():
@@ -153,8 +154,9 @@ def evaluate_split(model: DistillStudent, samples: Samples, cfg: DistillConfig, 
 
 
 def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, resume: bool = False,
-                  progress: bool = True) -> Path:
-    """Train to ``cfg.iterations`` (the total, also when resuming) and export; returns the export."""
+                  progress: bool = True, device: str = "cpu") -> Path:
+    """Train to ``cfg.iterations`` (the total, also when resuming) on ``device`` and export; returns
+    the export (on the CPU: the runtime's device)."""
     from torch.utils.tensorboard import SummaryWriter
 
     out = Path(out)
@@ -174,12 +176,14 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
     if cfg.imagenet_weights and not resume:
         for encoder in model.student.encoders:
             load_imagenet_weights(encoder, cfg.imagenet_weights)
+    dev = torch.device(device)
+    model.to(dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     iteration = 0
     if resume:
-        saved = torch.load(str(state_path), map_location="cpu", weights_only=False)
+        saved = torch.load(str(state_path), map_location="cpu", weights_only=False)  # optimizer state follows the params
         if saved["config"] != cfg.to_dict() | {"iterations": saved["config"]["iterations"]}:
             raise ValueError(f"{state_path} was trained with another config; resume with the same one")
         model.load_state_dict(saved["model"])
@@ -216,7 +220,8 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
             while iteration < cfg.iterations and not stop.requested:
                 for group in optimizer.param_groups:
                     group["lr"] = cosine_learning_rate(cfg, iteration)
-                images, proprio, mean_e, std_e, poses = train.batch(rng.integers(0, len(train), cfg.batch_size))
+                batch = train.batch(rng.integers(0, len(train), cfg.batch_size))
+                images, proprio, mean_e, std_e, poses = (t.to(dev, non_blocking=True) for t in batch)
                 mean, log_std, pred = model(_augmented(images, cfg.augment, generator), proprio)
                 loss, terms = distill_loss(model, mean, log_std, pred, mean_e, std_e, poses, cfg.aux_weight)
                 optimizer.zero_grad(set_to_none=True)
@@ -245,7 +250,7 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
     if stop.requested:
         raise KeyboardInterrupt(f"stopped by {stop.requested} at iteration {iteration}; saved {state_path}")
     plot_curves(out)
-    return export_student(model, out / EXPORT_NAME, cfg, data)
+    return export_student(model.cpu(), out / EXPORT_NAME, cfg, data)
 
 
 def plot_curves(run: Path) -> Path:
