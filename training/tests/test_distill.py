@@ -168,30 +168,44 @@ def test_split_keeps_episodes_apart_and_cosine_schedule_ends_at_zero():
     assert math.isclose(cosine_learning_rate(cfg, 50), cfg.learning_rate / 2)
 
 
-def test_exported_student_gives_the_training_students_action_in_the_runtime(student, rollouts):
-    proprio_spec = TOY_DISTILL.proprio_spec()
-    runtime = PolicyRuntime.load(student, ExpectedSpec.rgb(proprio_spec, task="peg",
-                                                           vision=VisionSpec(image_hw=(32, 32), frames_per_camera=2)), FRESH)
-    assert runtime.metadata.notes.startswith("RGB student distilled from peg_state_near_goal_cpu.pt")
-    saved = torch.load(str(student.parent / "student_train.pt"), weights_only=False)
+def test_exported_student_gives_the_training_students_actions_in_the_runtime_step_by_step(rollouts, tmp_path):
+    """Without last_action in the proprioception (the runtime feeds back its own action, the data
+    the expert's), the runtime's inputs equal the training samples at every step, so any
+    difference in frame stacking or history order shows: compare 6 steps (> frames, history)."""
+    from omnireset_core.rotations import rotvec_to_quat
     from omnireset_training.distill.student import DistillStudent
 
-    model = DistillStudent(3, 2, proprio_spec.dim, TOY_DISTILL.hidden)
-    model.load_state_dict(saved["model"])
+    cfg = replace(TOY_DISTILL, proprio_terms=("joint_pos", "ee_pose_b"), iterations=2)
+    path = train_student(rollouts, tmp_path / "run", cfg, progress=False)
+    runtime = PolicyRuntime.load(path, ExpectedSpec.rgb(cfg.proprio_spec(), task="peg",
+                                                        vision=VisionSpec(image_hw=(32, 32), frames_per_camera=2)), FRESH)
+    assert runtime.metadata.notes.startswith("RGB student distilled from peg_state_near_goal_cpu.pt")
+    model = DistillStudent(3, 2, cfg.proprio_spec().dim, cfg.hidden)
+    model.load_state_dict(torch.load(str(tmp_path / "run" / "student_train.pt"), weights_only=False)["model"])
     model.eval()
     data = RolloutDataset(rollouts)
-    ep = data.episode(0)
-    images, proprio, *_ = Samples(data, [0], TOY_DISTILL).batch(np.array([0]))
-    with torch.no_grad():
-        want = model(images, proprio)[0][0].double().numpy()
-    step = ep["actor_step"][0]
-    obs = {"joint_pos": (0.0, step[7:13]), "ee_pose_b": (0.0, step[14:20])}
-    frames = {c: (0.0, ep["images"][0, i]) for i, c in enumerate(data.cameras)}
-    tcp = ep["actor_step"][0][14:17]
-    from omnireset_core.rotations import rotvec_to_quat
+    ep, samples = data.episode(0), Samples(data, [0], cfg)
+    for t in range(6):
+        images, proprio, *_ = samples.batch(np.array([t]))
+        with torch.no_grad():
+            want = model(images, proprio)[0][0].double().numpy()
+        step = ep["actor_step"][t]
+        now_s = 0.1 * t
+        obs = {"joint_pos": (now_s, step[7:13]), "ee_pose_b": (now_s, step[14:20])}
+        frames = {c: (now_s, ep["images"][t, i]) for i, c in enumerate(data.cameras)}
+        command = runtime.step(now_s, obs, frames, step[14:17], rotvec_to_quat(step[17:20]), now_s)
+        assert np.allclose(command.action, want, atol=1e-5), t
 
-    command = runtime.step(0.0, obs, frames, tcp, rotvec_to_quat(step[17:20]), 0.0)
-    assert np.allclose(command.action, want, atol=1e-5)
+
+def test_training_refuses_to_resume_on_other_rollouts(rollouts, tmp_path, toy_resets):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(rollouts, data)
+    train_student(data, tmp_path / "run", replace(TOY_DISTILL, iterations=2), progress=False)
+    collect_rollouts(EXPERT, toy_resets, data, replace(TOY, episodes=3), progress=False)
+    with pytest.raises(ValueError, match="other rollouts"):
+        train_student(data, tmp_path / "run", replace(TOY_DISTILL, iterations=4), resume=True, progress=False)
 
 
 def test_training_resumes_to_the_total_and_refuses_to_overwrite(student, rollouts):
@@ -222,3 +236,11 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert cli_main(["distill", str(tmp_path / "run"), "--data", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("omnireset-train: error:") and "manifest.json is missing" in err and "\n" not in err
+    (tmp_path / "bad.yaml").write_text("augment: {blur: 3}\n")
+    assert cli_main(["distill", str(tmp_path / "run"), "--data", str(tmp_path), "--config", str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "distillation config" in err and "blur" in err and "\n" not in err
+    (tmp_path / "jitter.yaml").write_text("camera_jitter: {pos: 0.1}\n")
+    assert cli_main(["distill-rollouts", str(tmp_path / "out"), "--expert", str(EXPERT), "--config",
+                     str(tmp_path / "jitter.yaml")]) == 2
+    assert "pos" in capsys.readouterr().err

@@ -68,7 +68,7 @@ class PolicyInputs:
         for cam in runtime.cameras:
             frame = self.frames.get(cam)
             if isinstance(frame, PolicyInputError):
-                raise frame
+                raise type(frame)(str(frame), frame.inputs)  # a new one each step: no growing traceback
             if frame is not None:
                 frames[cam] = frame
         if self.ee is None:

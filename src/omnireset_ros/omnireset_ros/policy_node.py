@@ -56,8 +56,7 @@ class PolicyNode(Node):
         self.policy: DeployedPolicy | None = None  # the loaded session (runtime, activation, refusals, override)
         self.inputs = PolicyInputs(self, cameras, self.config.override_timeout_s)
         # RGB: frames are encoded on the encoder's thread as they arrive; a step uses the newest ready one.
-        self.encoder = BackgroundEncoder(lambda: self.policy.session.runtime if self.policy is not None else None,
-                                         self.inputs.frame_ready)
+        self.encoder = BackgroundEncoder(self._runtime, self.inputs.frame_ready)
         self.inputs.on_frame = self.encoder.submit
         self.load_error = "not loaded yet"
         self.task_def: TaskDefinition | None = None
@@ -78,6 +77,11 @@ class PolicyNode(Node):
         self.create_timer(1.0 / self.config.rate_hz, self._tick)
         self.create_timer(1.0 / self.config.rate_hz, self._publish_markers)
         self.create_timer(1.0, self._publish_diagnostics)
+
+    def _runtime(self):
+        """The loaded runtime or None; read once (the encoder thread calls this while a reload may run)."""
+        policy = self.policy
+        return policy.session.runtime if policy is not None else None
 
     @property
     def active(self) -> bool:

@@ -24,10 +24,13 @@ def rollout_config(args) -> RolloutConfig:
     unknown = sorted(set(data) - {f.name for f in fields(RolloutConfig)})
     if unknown:
         raise ValueError(f"{args.config}: unknown RolloutConfig key(s) {unknown}")
-    if "camera_jitter" in data:
-        data["camera_jitter"] = CameraJitter(**data["camera_jitter"])
-    data = {k: tuple(v) if k in ("cameras", "image_hw") else v for k, v in data.items()}
-    cfg = RolloutConfig(**data)
+    try:
+        if "camera_jitter" in data:
+            data["camera_jitter"] = CameraJitter(**dict(data["camera_jitter"]))
+        data = {k: tuple(v) if k in ("cameras", "image_hw") else v for k, v in data.items()}
+        cfg = RolloutConfig(**data)
+    except (TypeError, AttributeError) as exc:  # an unknown camera_jitter key, a mapping given a number
+        raise ValueError(f"{args.config}: {exc}") from None
     flags = {"episodes": args.episodes, "num_envs": args.num_envs, "episode_length_s": args.episode_length_s,
              "seed": args.seed, "image_hw": tuple(args.image_size) if args.image_size else None,
              "reset_mix": json.loads(args.reset_mix) if args.reset_mix else None}

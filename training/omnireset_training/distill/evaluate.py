@@ -1,7 +1,9 @@
 """Success of a deployment checkpoint (state expert or RGB student) in the MuJoCo env, through
 the deployment runtime: one ``PolicyRuntime`` per world (history, feature stacks, input checks
 as on the robot), fed the world's measured state and, for a student, its rendered cameras.
-Expert and student evaluated with the same ``seed`` start from the same reset states.
+Expert and student evaluated with the same ``seed`` draw the same reset states (in the same
+order while their episodes end at the same steps). A step's frames show that step's state: the
+deployed delay of the camera pipeline is not modelled.
 """
 from __future__ import annotations
 

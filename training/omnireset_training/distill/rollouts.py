@@ -76,6 +76,8 @@ class RolloutConfig:
         check_positive("RolloutConfig.episode_length_s", self.episode_length_s)
         if not self.cameras or len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"RolloutConfig.cameras must be distinct names, got {self.cameras!r}")
+        if len(self.image_hw) != 2:
+            raise ValueError(f"RolloutConfig.image_hw must be (height, width), got {self.image_hw!r}")
         for i, v in enumerate(self.image_hw):
             check_int(f"RolloutConfig.image_hw[{i}]", v, 16, 1024)
         check_range("RolloutConfig.expert_std", self.expert_std, 1e-3, 10.0)
@@ -198,7 +200,8 @@ def collect_rollouts(expert_path: str | Path, resets: ResetSource, out: str | Pa
     if have >= cfg.episodes:
         return manifest
     attempts0 = manifest["counts"]["attempts"]
-    env = OmniResetEnv(replace(cfg.env_config(), seed=cfg.seed + attempts0), resets)
+    md = expert.metadata  # the rollouts run the controller the expert was trained with
+    env = OmniResetEnv(replace(cfg.env_config(), seed=cfg.seed + attempts0, action=md.action, gains=md.gains), resets)
     cams = WorldCameras(env.physics, cfg.cameras, cfg.image_hw, cfg.camera_jitter, seed=cfg.seed + attempts0)
     n = cfg.num_envs
     for i in range(n):
@@ -227,12 +230,13 @@ def collect_rollouts(expert_path: str | Path, resets: ResetSource, out: str | Pa
                 b["expert_mean"].append(mean[i].numpy())
                 b["expert_std"].append(std[i].numpy())
                 b["object_pose_b"].append(objects[i].numpy())
+            reset_types = env.reset_type.clone()  # a world that ends this step is given its next start
             _, _, dones, extras = env.step(mean)
             for i in torch.nonzero(dones).flatten().tolist():
                 manifest["counts"]["attempts"] += 1
                 success = bool(extras["success"][i])
                 if (success or cfg.keep_failed) and len(manifest["episodes"]) < cfg.episodes:
-                    _store(out, manifest, buffers[i], success, RESET_TYPES[int(env.reset_type[i])])
+                    _store(out, manifest, buffers[i], success, RESET_TYPES[int(reset_types[i])])
                     bar.update(1)
                 buffers[i] = _empty()
                 cams.draw(i)

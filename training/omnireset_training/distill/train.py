@@ -81,9 +81,13 @@ def distill_config_from_dict(data: dict) -> DistillConfig:
     if unknown:
         raise ValueError(f"distillation config: unknown key(s) {unknown}")
     data = dict(data)
-    if "augment" in data:
-        data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["augment"].items()})
-    return DistillConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    try:
+        if "augment" in data:
+            data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                               for k, v in dict(data["augment"]).items()})
+        return DistillConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    except (TypeError, AttributeError) as exc:  # an unknown augment key, a mapping given a number
+        raise ValueError(f"distillation config: {exc}") from None
 
 
 # --- samples -------------------------------------------------------------------------------------
@@ -168,6 +172,7 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
         raise ValueError(f"nothing to resume: {state_path} does not exist")
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
+    episodes = {name: data.manifest["episodes"][name]["sha256"] for name in data.names}
     train_eps, val_eps = split_episodes(len(data), cfg.val_fraction, cfg.seed)
     train, val = Samples(data, train_eps, cfg), (Samples(data, val_eps, cfg) if val_eps else None)
     pose_scale = train.poses.std(0).clamp_min(0.01)  # 1 cm / 0.01 rad at least (a fixed part has no spread)
@@ -186,6 +191,9 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
         saved = torch.load(str(state_path), map_location="cpu", weights_only=False)  # optimizer state follows the params
         if saved["config"] != cfg.to_dict() | {"iterations": saved["config"]["iterations"]}:
             raise ValueError(f"{state_path} was trained with another config; resume with the same one")
+        if saved["episodes"] != episodes:
+            raise ValueError(f"{state_path} was trained on other rollouts than {data_folder} holds now "
+                             f"({len(saved['episodes'])} vs {len(episodes)} episodes); resume with the same data")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         generator.set_state(saved["generator"])
@@ -201,7 +209,8 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
     def save() -> None:
         buffer = io.BytesIO()
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                    "config": cfg.to_dict(), "generator": generator.get_state(), "rng": rng.bit_generator.state},
+                    "config": cfg.to_dict(), "episodes": episodes, "generator": generator.get_state(),
+                    "rng": rng.bit_generator.state},
                    buffer)
         atomic_write_bytes(state_path, buffer.getvalue())
 
@@ -213,7 +222,7 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
                 writer.add_scalar(k, v, row["iteration"])
 
     bar = tqdm(total=cfg.iterations, initial=iteration, desc="distillation", unit="it", disable=not progress)
-    started, running = time.monotonic(), {}
+    started, running, count = time.monotonic(), {}, 0  # sums of the terms since the last row, over count iterations
     model.train()
     try:
         with StopRequest() as stop:
@@ -229,10 +238,10 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
                 optimizer.step()
                 iteration += 1
                 bar.update(1)
+                count += 1
                 for k, v in terms.items():
                     running[k] = running.get(k, 0.0) + float(v)
                 if iteration % cfg.eval_interval == 0 or iteration == cfg.iterations:
-                    count = (iteration - 1) % cfg.eval_interval + 1
                     row = {"iteration": iteration, "wall_s": time.monotonic() - started,
                            "learning_rate": cosine_learning_rate(cfg, iteration - 1),
                            **{f"train/{k}": v / count for k, v in running.items()}}
@@ -240,7 +249,7 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
                         row.update({f"val/{k}": v for k, v in evaluate_split(model, val, cfg).items()})
                     record(row)
                     bar.set_postfix(kl=f"{row['train/kl']:.3f}", pos_mm=f"{row['train/aux_pos_err_mm']:.1f}")
-                    running = {}
+                    running, count = {}, 0
                 if iteration % cfg.save_interval == 0:
                     save()
     finally:

@@ -57,19 +57,28 @@ class BackgroundEncoder:
                     self._wake.wait()
                 if self._stop:
                     return
-                camera, frame = self._pending.popitem()
+                camera = next(iter(self._pending))  # oldest first: no camera waits behind the others
+                frame = self._pending.pop(camera)
                 self._busy = True
             try:
-                runtime = self.runtime()
-                if runtime is not None and camera in runtime.cameras:
-                    try:
-                        runtime.encode_frame(camera, *frame)
-                        self.encoded += 1
-                        self.on_ready(camera, frame)
-                    except PolicyInputError as exc:
-                        self.on_ready(camera, exc)
-                    except Exception:  # the module failed: the step encodes the frame again and reports it
-                        self.on_ready(camera, frame)
+                self._encode(camera, frame)
+            except Exception:  # never let the thread die: the step encodes the frame itself and says why
+                pass
             finally:
                 with self._wake:
                     self._busy = False
+
+    def _encode(self, camera: str, frame: tuple[float, np.ndarray]) -> None:
+        runtime = self.runtime()
+        if runtime is None or camera not in runtime.cameras:
+            return
+        try:
+            runtime.encode_frame(camera, *frame)
+        except PolicyInputError as exc:
+            self.on_ready(camera, exc)
+            return
+        except Exception:  # the module failed: hand the frame on, the step encodes it again and reports it
+            self.on_ready(camera, frame)
+            return
+        self.encoded += 1
+        self.on_ready(camera, frame)

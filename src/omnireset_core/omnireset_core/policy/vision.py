@@ -117,7 +117,9 @@ class RgbStudent(nn.Module):
             raise ValueError(f"RgbStudent: {len(self.encoders)} encoders for {n_cameras} cameras")
         # Channels-last: one frame at a time (the runtime's case) takes oneDNN's convolutions
         # instead of the slow generic ones (1.8x faster at 64 px on this CPU; bench_encoder.py).
-        self.encoders.to(memory_format=torch.channels_last)
+        for weight in self.encoders.parameters():
+            if weight.dim() == 4:
+                weight.data = weight.data.contiguous(memory_format=torch.channels_last)
         self.feature_dim = feature_dim
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
