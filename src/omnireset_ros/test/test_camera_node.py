@@ -106,3 +106,26 @@ def test_real_with_a_missing_device_exits_with_a_clear_error(start_node):
     out = node.output
     assert "Traceback" not in out
     assert "serial 000000000001" in out and "no such device connected" in out
+
+
+def test_sim_renders_at_a_students_image_size_with_scaled_intrinsics(start_node, probe):
+    images, infos = [], []
+    probe.create_subscription(Image, topics.CAMERA_IMAGE.format(name="wrist"), images.append, 5)
+    probe.create_subscription(CameraInfo, topics.CAMERA_INFO.format(name="wrist"), infos.append, 5)
+    cameras = start_node("camera_node", params_files=[CAMERA_PARAMS], params={"image_hw_px": [64, 48]})
+    controller = start_node("controller_node", params_files=[CONTROLLER_PARAMS])
+    wait_for(lambda: images and infos, timeout_s=30.0)
+    img, info = images[-1], infos[-1]
+    assert (img.height, img.width, img.step) == (64, 48, 3 * 48) and (info.height, info.width) == (64, 48)
+    c = load_cameras_config(CONFIG_DIR / "cameras.yaml")["wrist"]
+    np.testing.assert_allclose(info.k, [c.fx_px * 48 / c.width_px, 0, c.cx_px * 48 / c.width_px,
+                                        0, c.fy_px * 64 / c.height_px, c.cy_px * 64 / c.height_px, 0, 0, 1])
+    assert rgb(img).std() > 5.0  # a picture, not an empty buffer
+    assert cameras.stop() == 0 and controller.stop() == 0
+
+
+def test_a_students_image_size_is_refused_for_real_cameras(start_node):
+    node = start_node("camera_node", params={"hardware": "real", "cameras": ["front"], "image_hw_px": [64, 64]})
+    assert node.proc.wait(timeout=20.0) != 0
+    node.stop()
+    assert "image_hw_px is for hardware:=sim" in node.output and "Traceback" not in node.output
