@@ -7,8 +7,9 @@ from omnireset_core.policy.deployment import DEPLOYED_AGE_LIMITS
 
 # Targets sent over the activated run: the share of 10 Hz ticks whose inputs were all within their
 # age limits. On this 2-core machine 8.5-10 Hz were measured (docs/benchmarks.md); a stalled
-# camera, a starved node or frames over the limit bring it far lower.
-MIN_RATE_HZ = 8.0
+# camera, a starved node or frames over the limit bring it far lower (0-4.4 Hz were measured
+# before frames were encoded off the executor).
+MIN_RATE_HZ = 7.0
 
 
 def main(path: str) -> int:
