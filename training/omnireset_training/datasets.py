@@ -33,6 +33,7 @@ from omnireset_core.files import (
     atomic_write_text,
     load_npz,
     npz_bytes,
+    read_json_manifest,
     remove_stale_temporaries,
     sha256_bytes,
     sha256_file,
@@ -105,21 +106,10 @@ def validate_arrays(arrays: dict, spec: dict, where: str, optional: dict | None 
 
 # --- manifest -----------------------------------------------------------------------------------
 def read_manifest(folder: str | Path) -> dict:
-    path = Path(folder) / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{folder} is not a reset dataset: {MANIFEST_NAME} is missing") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not readable JSON: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise ValueError(f"{path} is not a {FORMAT_NAME} manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-                         f"(this reader: {FORMAT_VERSION})")
+    manifest = read_json_manifest(folder, FORMAT_NAME, FORMAT_VERSION, "reset dataset", MANIFEST_NAME)
     for key in ("shards", "files", "counts"):
         if not isinstance(manifest.get(key), dict):
-            raise ValueError(f"{path}: '{key}' must be a mapping")
+            raise ValueError(f"{Path(folder) / MANIFEST_NAME}: '{key}' must be a mapping")
     return manifest
 
 
@@ -133,11 +123,12 @@ def write_manifest(folder: str | Path, manifest: dict) -> None:
     atomic_write_text(Path(folder) / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=False) + "\n")
 
 
-def _config_differences(old, new, prefix: str = "") -> list[str]:
+def config_differences(old, new, prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ between two nested configs."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for key in sorted(set(old) | set(new)):
-            out += _config_differences(old.get(key), new.get(key), f"{prefix}{key}.")
+            out += config_differences(old.get(key), new.get(key), f"{prefix}{key}.")
         return out
     return [] if old == new else [prefix.rstrip(".")]
 
@@ -158,7 +149,7 @@ def open_dataset_folder(folder: str | Path, *, task: str, seed: int, generator_c
         else:
             old = {k: v for k, v in manifest.get("generator_config", {}).items() if k not in resumable_keys}
             new = {k: v for k, v in generator_config.items() if k not in resumable_keys}
-            diff = _config_differences(old, new)
+            diff = config_differences(old, new)
             if manifest.get("cell_config") != cell_config:
                 diff.append("cell_config")
             if diff or manifest.get("task") != task or manifest.get("seed") != seed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import platform
 import subprocess
@@ -85,6 +86,25 @@ def load_npz(path: Path, expected_sha256: str | None) -> dict:
             return {name: npz[name] for name in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ValueError(f"dataset file {path} is not a readable .npz: {exc}") from None
+
+
+def read_json_manifest(folder: str | Path, format_name: str, format_version: int, what: str,
+                  name: str = "manifest.json") -> dict:
+    """The JSON manifest of a dataset folder, checked to be ``format_name`` at ``format_version``;
+    ValueError naming the problem (``what``: the kind of folder, e.g. "reset dataset")."""
+    path = Path(folder) / name
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{folder} is not a {what}: {name} is missing") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != format_name:
+        raise ValueError(f"{path} is not a {format_name} manifest")
+    if manifest.get("format_version") != format_version:
+        raise ValueError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
+                         f"(this reader: {format_version})")
+    return manifest
 
 
 def software_versions() -> dict:

@@ -19,7 +19,6 @@ too, so diagnostics show input health and latency before activation.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
@@ -30,7 +29,7 @@ from visualization_msgs.msg import MarkerArray
 
 from omnireset_core.policy import CheckpointError
 from omnireset_core.policy.background import BackgroundEncoder
-from omnireset_core.policy.deployment import DeployedPolicy, load_deployed, policy_status
+from omnireset_core.policy.deployment import DeployedPolicy, load_deployed, percentiles_ms, policy_status
 from omnireset_core.spec.terms import TERM_SOURCES
 from omnireset_core.tasks import load_task
 from omnireset_core.tasks.definition import TaskDefinition
@@ -187,9 +186,7 @@ class PolicyNode(Node):
 
     def diagnostic_status(self) -> DiagnosticStatus:
         level, message, values = policy_status(self.policy, self.load_error)
-        latency = np.asarray(self.inputs.frame_latency_ms)
-        p50, p99 = np.percentile(latency, [50, 99]) if latency.size else (float("nan"),) * 2
-        values.update(frame_pipeline_p50_ms=f"{p50:.3f}", frame_pipeline_p99_ms=f"{p99:.3f}")
+        values.update(percentiles_ms("frame_pipeline", self.inputs.frame_latency_ms))
         values.update(checkpoint=self.get_parameter("checkpoint").value, kind=self.config.kind,
                       task=self.task_def.name if self.task_def is not None else "", publish_count=self.publish_count)
         return DiagnosticStatus(name=DIAGNOSTIC_NAME, hardware_id="policy", level=LEVELS[level], message=message,

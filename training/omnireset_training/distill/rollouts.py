@@ -35,6 +35,7 @@ from omnireset_core.files import (
     atomic_write_text,
     load_npz,
     npz_bytes,
+    read_json_manifest,
     remove_stale_temporaries,
     sha256_bytes,
     sha256_file,
@@ -45,6 +46,7 @@ from omnireset_core.policy.metadata import DEFAULT_CAMERAS
 from omnireset_core.policy.runtime import read_checkpoint
 from omnireset_core.spec.contract import default_actor_observation
 from omnireset_core.spec.terms import pose6
+from omnireset_training.datasets import config_differences
 from omnireset_training.distill.cameras import CameraJitter, WorldCameras
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.reset_source import RESET_TYPES, ResetSource
@@ -121,19 +123,7 @@ class RolloutDataset:
 
 
 def read_manifest(folder: Path) -> dict:
-    path = folder / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{folder} is not a rollout dataset: {MANIFEST_NAME} is missing") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not readable JSON: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise ValueError(f"{path} is not a {FORMAT_NAME} manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-                         f"(this reader: {FORMAT_VERSION})")
-    return manifest
+    return read_json_manifest(folder, FORMAT_NAME, FORMAT_VERSION, "rollout dataset", MANIFEST_NAME)
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
@@ -152,8 +142,8 @@ def _open(folder: Path, cfg: RolloutConfig, expert: dict) -> dict:
     if (folder / MANIFEST_NAME).exists():
         manifest = read_manifest(folder)
         old = {k: v for k, v in manifest["config"].items() if k != "episodes"}
-        new = {k: v for k, v in json.loads(json.dumps(config)).items() if k != "episodes"}
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        new = {k: v for k, v in json.loads(json.dumps(config)).items() if k != "episodes"}  # tuples as lists
+        diff = config_differences(old, new)
         if diff or manifest["expert"]["sha256"] != expert["sha256"]:
             raise ValueError(f"{folder} holds rollouts made with a different config or expert "
                              f"({', '.join(diff) or 'expert'}); use a new folder")

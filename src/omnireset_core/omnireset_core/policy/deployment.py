@@ -102,6 +102,13 @@ def refusal_status(refusal: PolicyInputError) -> tuple[str, str]:
     return "warn", f"inputs refused: {refusal}"
 
 
+def percentiles_ms(key: str, samples_ms) -> dict[str, str]:
+    """``{key}_p50_ms`` and ``{key}_p99_ms`` of ``samples_ms`` for a diagnostics array ("nan" if none)."""
+    samples = np.asarray(samples_ms)
+    p50, p99 = np.percentile(samples, [50, 99]) if samples.size else (float("nan"),) * 2
+    return {f"{key}_p50_ms": f"{p50:.3f}", f"{key}_p99_ms": f"{p99:.3f}"}
+
+
 def policy_status(policy: DeployedPolicy | None, load_error: str) -> tuple[str, str, dict[str, object]]:
     """('ok' | 'warn' | 'error', message, values): no policy, a refusal in force, overridden, or
     what is loaded; the values name the session's state (and, over the accepted steps, the step
@@ -118,9 +125,7 @@ def policy_status(policy: DeployedPolicy | None, load_error: str) -> tuple[str, 
               "refusals": session.refusals if session is not None else 0,
               "notes": session.runtime.metadata.notes if session is not None else ""}
     for key, series in (("step_latency", "step_ms"), ("frame_age", "frame_age_ms")):
-        samples = np.asarray(getattr(session, series) if session is not None else [])
-        p50, p99 = np.percentile(samples, [50, 99]) if samples.size else (float("nan"),) * 2
-        values.update({f"{key}_p50_ms": f"{p50:.3f}", f"{key}_p99_ms": f"{p99:.3f}"})
+        values.update(percentiles_ms(key, getattr(session, series) if session is not None else []))
     if session is None:
         return "error", f"no policy: {load_error}", values
     if refusal is not None:
