@@ -16,11 +16,10 @@ from omnireset_core.scheduling import (
     SchedulerState,
     StepOutcome,
     StepStatus,
-    goal_reached,
     load_schedule,
     task_step_validator,
 )
-from omnireset_core.tasks import Pose, load_task
+from omnireset_core.tasks import Pose, goal_reached, load_task
 
 FOUR_LEG = Path(__file__).parent / "data" / "four_leg.yaml"
 SOCKETS_M = ((0.25, 0.15, 0.0), (-0.25, 0.15, 0.0), (-0.25, -0.15, 0.0), (0.25, -0.15, 0.0))

@@ -33,4 +33,4 @@ def declare_config_dir(node: Node, description: str) -> Path:
     """The ``config_dir`` parameter; '' or unset means the workspace's config/ (omnireset_sim.config)."""
     from omnireset_sim.config import config_dir as default_config_dir
 
-    return Path(declare(node, "config_dir", str(default_config_dir()), description) or default_config_dir())
+    return Path(declare(node, "config_dir", "", description) or default_config_dir())

@@ -26,8 +26,8 @@ from rclpy.qos import qos_profile_sensor_data
 from std_srvs.srv import SetBool
 
 from omnireset_core.rotations import pose_in_frame
-from omnireset_core.scheduling import ScheduleStep, StepOutcome, StepStatus, goal_reached
-from omnireset_core.tasks import TaskDefinition, load_task
+from omnireset_core.scheduling import ScheduleStep, StepOutcome, StepStatus
+from omnireset_core.tasks import TaskDefinition, goal_reached, load_task
 from omnireset_ros import topics
 from omnireset_ros.conversions import pose_from_msg, ros_now_s, stamp_to_s
 

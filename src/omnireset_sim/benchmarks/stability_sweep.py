@@ -16,7 +16,7 @@ import numpy as np
 from omnireset_core.control.osc import OscGains
 from omnireset_sim.assets.objects import PEG_BODY
 from omnireset_sim.config import CellConfig, PhysicsConfig
-from omnireset_sim.scripted import TOOL_DOWN_QUAT, OscDriver, pose_matrix
+from omnireset_sim.scripted import TOOL_DOWN_QUAT, OscDriver
 from omnireset_sim.twin import TwinCell, TwinGripper, TwinRobot
 
 
@@ -31,8 +31,8 @@ def hold_run(dt: float, mode: str, hold_s: float, gains: OscGains) -> dict:
     gripper.command(True)
     drv.hold(0.6)
     drv.move_to(peg_pos + [0, 0, 0.162], TOOL_DOWN_QUAT, settle_s=0.5)
-    tcp0 = cell.site_transform("tcp")
-    peg_in_tcp0 = np.linalg.inv(tcp0) @ pose_matrix(*cell.object_pose(PEG_BODY))
+    tcp0_pos_b_m = cell.tcp_pose()[0]
+    peg_in_tcp0_m = cell.object_in_tcp(PEG_BODY)[0]
     blowup, qd_max, tcp_drift, slip = None, 0.0, 0.0, 0.0
     for k in range(int(round(hold_s / dt))):
         if mode == "osc":
@@ -44,10 +44,8 @@ def hold_run(dt: float, mode: str, hold_s: float, gains: OscGains) -> dict:
             blowup = k
             break
         qd_max = max(qd_max, float(np.abs(qd).max()))
-        tcp = cell.site_transform("tcp")
-        tcp_drift = max(tcp_drift, float(np.linalg.norm(tcp[:3, 3] - tcp0[:3, 3])))
-        peg_in_tcp = np.linalg.inv(tcp) @ pose_matrix(*cell.object_pose(PEG_BODY))
-        slip = max(slip, float(np.linalg.norm(peg_in_tcp[:3, 3] - peg_in_tcp0[:3, 3])))
+        tcp_drift = max(tcp_drift, float(np.linalg.norm(cell.tcp_pose()[0] - tcp0_pos_b_m)))
+        slip = max(slip, float(np.linalg.norm(cell.object_in_tcp(PEG_BODY)[0] - peg_in_tcp0_m)))
     return {"blowup_step": blowup, "qd_max": qd_max, "tcp_drift_m": tcp_drift, "peg_slip_m": slip}
 
 

@@ -12,20 +12,13 @@ from omnireset_core.control.osc import OscGains
 from omnireset_core.control.safety import SafetyLimits
 from omnireset_core.interfaces import Gripper, Robot
 from omnireset_core.kinematics.ur import URKinematics
-from omnireset_core.rotations import matrix_to_quat, quat_mul, quat_to_matrix
+from omnireset_core.rotations import matrix_to_quat, pose_from_frame, pose_in_frame, quat_mul, quat_to_matrix
 from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
 
 TOOL_DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # tcp z = -z_b, tcp x = x_b
 
 # The core's default gains pass the scripted insertion at 500 Hz and 120 Hz (see OscGains).
 SCRIPTED_GAINS = OscGains()
-
-
-def pose_matrix(pos_m, quat_wxyz) -> np.ndarray:
-    out = np.eye(4)
-    out[:3, :3] = quat_to_matrix(np.asarray(quat_wxyz, dtype=float))
-    out[:3, 3] = pos_m
-    return out
 
 
 class OscDriver:
@@ -99,18 +92,24 @@ class InsertionPlan:
     log: list = field(default_factory=list)
 
 
+def _yaw_rad(quat_wxyz: np.ndarray) -> float:
+    R = quat_to_matrix(quat_wxyz)
+    return float(np.arctan2(R[1, 0], R[0, 0]))
+
+
+def _quat_about_z(angle_rad: float) -> np.ndarray:
+    return np.array([np.cos(angle_rad / 2), 0.0, 0.0, np.sin(angle_rad / 2)])
+
+
+def _nearest_quarter_turn_rad(angle_rad: float) -> float:
+    """The multiple of 90 degrees nearest to ``angle_rad``: the square peg fits every quarter turn."""
+    return float(np.round(angle_rad / (np.pi / 2)) * (np.pi / 2))
+
+
 def _yaw_aligned_down(quat_obj_b: np.ndarray) -> np.ndarray:
     """Tool-down orientation whose yaw matches the object's, modulo the square's 90 degrees."""
-    R = quat_to_matrix(quat_obj_b)
-    yaw = np.arctan2(R[1, 0], R[0, 0])
-    yaw = (yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4
-    q_yaw = np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
-    return quat_mul(q_yaw, TOOL_DOWN_QUAT)
-
-
-def _rot_z(angle_rad: float) -> np.ndarray:
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    yaw = _yaw_rad(quat_obj_b)
+    return quat_mul(_quat_about_z(yaw - _nearest_quarter_turn_rad(yaw)), TOOL_DOWN_QUAT)
 
 
 def grasp_and_lift(cell, robot: Robot, gripper: Gripper, gains: OscGains, lift_m: float = 0.1,
@@ -146,20 +145,15 @@ def pick_and_insert(cell, robot: Robot, gripper: Gripper, gains: OscGains, plan:
         plan.log.append((name, cell.time_s))
 
     # Peg in tcp frame as actually held; aim the peg (not the tcp) at the hole.
-    tcp_T = cell.site_transform("tcp")
-    peg_T = pose_matrix(*cell.object_pose(PEG_BODY))
-    tcp_T_peg = np.linalg.inv(tcp_T) @ peg_T
-    hole_T = pose_matrix(*cell.object_pose(HOLE_BODY))
-    # The square peg fits every 90 degrees: pick the goal yaw nearest to the held peg's yaw.
-    rel = hole_T[:3, :3].T @ peg_T[:3, :3]
-    k = np.round(np.arctan2(rel[1, 0], rel[0, 0]) / (np.pi / 2)) * (np.pi / 2)
-    peg_goal_T = hole_T @ np.block([[_rot_z(k), np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]])
+    peg_pos, peg_quat = cell.object_pose(PEG_BODY)
+    tcp_in_peg = pose_in_frame(peg_pos, peg_quat, *cell.tcp_pose())
+    hole_pos, hole_quat = cell.object_pose(HOLE_BODY)
+    # The goal yaw in the hole frame: the quarter turn nearest to the held peg's.
+    goal_yaw_rad = _nearest_quarter_turn_rad(_yaw_rad(pose_in_frame(hole_pos, hole_quat, peg_pos, peg_quat)[1]))
 
     def tcp_target(height_m: float):
-        goal = peg_goal_T.copy()
-        goal[:3, 3] = hole_T[:3, 3] + hole_T[:3, 2] * height_m
-        T = goal @ np.linalg.inv(tcp_T_peg)
-        return T[:3, 3], matrix_to_quat(T[:3, :3])
+        peg_goal = pose_from_frame(hole_pos, hole_quat, np.array([0.0, 0.0, height_m]), _quat_about_z(goal_yaw_rad))
+        return pose_from_frame(*peg_goal, *tcp_in_peg)
 
     phase("above_hole")
     drv.move_to(*tcp_target(plan.above_hole_m), plan.speed_mps, 0.5, on_tick)

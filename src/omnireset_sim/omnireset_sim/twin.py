@@ -153,18 +153,15 @@ class TwinCell:
         return full[np.ix_(self.arm_dof_adr, self.arm_dof_adr)]
 
     # --- poses ----------------------------------------------------------------------------------
-    def site_transform(self, name: str) -> np.ndarray:
-        with self.lock:
-            site = self.data.site(name)
-            out = np.eye(4)
-            out[:3, :3] = site.xmat.reshape(3, 3)
-            out[:3, 3] = site.xpos
-        return out
-
     def tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
         """(pos_b_m, quat_b_wxyz) of the tcp site, as of the last step/forward."""
-        T = self.site_transform("tcp")
-        return T[:3, 3], matrix_to_quat(T[:3, :3])
+        with self.lock:
+            site = self.data.site("tcp")
+            return site.xpos.copy(), matrix_to_quat(site.xmat.reshape(3, 3))
+
+    def object_in_tcp(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Pose of body ``name`` in the tcp frame (e.g. how a grasped peg sits in the hand)."""
+        return pose_in_frame(*self.tcp_pose(), *self.object_pose(name))
 
     def object_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(pos_b_m, quat_b_wxyz) of the ``peg`` or ``peg_hole`` frame."""

@@ -14,7 +14,7 @@ from omnireset_core.control.config import ControllerConfig, load_controller_conf
 from omnireset_core.control.loop import ControlLoop, HoldCause, LoopMode
 from omnireset_core.control.safety import SafetyLimits
 from omnireset_core.kinematics import URKinematics
-from omnireset_sim.scripted import SCRIPTED_GAINS, grasp_and_lift, pose_matrix
+from omnireset_sim.scripted import SCRIPTED_GAINS, grasp_and_lift
 from omnireset_sim.twin import TwinCell, TwinGripper, TwinRobot
 
 
@@ -76,7 +76,7 @@ def test_10cm_step_settles_within_1mm_in_1p5s_with_under_10pct_overshoot(twin, a
 
 
 def peg_in_tcp(cell):
-    return (np.linalg.inv(cell.site_transform("tcp")) @ pose_matrix(*cell.object_pose("peg")))[:3, 3]
+    return cell.object_in_tcp("peg")[0]
 
 
 def test_holds_pose_with_the_peg_grasped(config_dir):

@@ -1,21 +1,23 @@
-"""Scripted multi-step schedules (e.g. four-leg table assembly) run by a pure, tick-driven scheduler."""
-from omnireset_core.scheduling.schedule import (
+"""Scripted multi-step schedules (e.g. four-leg table assembly) run by a pure, tick-driven scheduler.
+
+Three layers, each importing only the ones before it: ``plan`` (steps, schedules, outcomes, YAML
+loading), ``runner`` (the ``StepRunner`` protocol the scheduler drives), ``scheduler``.
+"""
+from omnireset_core.scheduling.plan import (
+    Schedule,
+    ScheduleStep,
+    StepOutcome,
+    StepStatus,
+    load_schedule,
+)
+from omnireset_core.scheduling.runner import StepRunner, task_step_validator
+from omnireset_core.scheduling.scheduler import (
     AttemptReport,
     RecoveryHook,
-    Schedule,
     ScheduleReport,
-    ScheduleStep,
     Scheduler,
     SchedulerState,
     StepReport,
-    load_schedule,
-)
-from omnireset_core.scheduling.task_api import (
-    StepOutcome,
-    StepRunner,
-    StepStatus,
-    goal_reached,
-    task_step_validator,
 )
 
 __all__ = [
@@ -30,7 +32,6 @@ __all__ = [
     "StepReport",
     "StepRunner",
     "StepStatus",
-    "goal_reached",
     "load_schedule",
     "task_step_validator",
 ]

@@ -7,7 +7,7 @@ from omnireset_core.tasks.definition import (
     available_tasks,
     load_task,
 )
-from omnireset_core.tasks.success import assembly_error, is_assembled
+from omnireset_core.tasks.success import assembly_error, goal_reached, is_assembled
 
 __all__ = [
     "Pose",
@@ -16,6 +16,7 @@ __all__ = [
     "Variant",
     "assembly_error",
     "available_tasks",
+    "goal_reached",
     "is_assembled",
     "load_task",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from array_api_compat import array_namespace, device
 
 from omnireset_core.rotations import quat_conjugate, quat_mul, quat_to_matrix
-from omnireset_core.tasks.definition import Pose, SuccessThresholds
+from omnireset_core.tasks.definition import Pose, SuccessThresholds, TaskDefinition
 
 
 def assembly_error(insertive_pos_rcv_m, insertive_quat_rcv, goal: Pose):
@@ -34,3 +34,10 @@ def is_assembled(insertive_pos_rcv_m, insertive_quat_rcv, goals: tuple[Pose, ...
         ok = (pos_err < scale * thresholds.max_pos_error_m) & (tilt < scale * thresholds.max_tilt_rad)
         done = ok if done is None else xp.logical_or(done, ok)
     return done
+
+
+def goal_reached(task: TaskDefinition, goal_index: int | None, insertive_pos_rcv_m, insertive_quat_rcv,
+                 scale: float = 1.0) -> bool:
+    """The task's success criterion for one goal pose (``goal_index``) or any of them (None)."""
+    goals = task.goal_poses if goal_index is None else (task.goal_poses[goal_index],)
+    return bool(is_assembled(insertive_pos_rcv_m, insertive_quat_rcv, goals, task.success, scale=scale))
