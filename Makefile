@@ -1,6 +1,6 @@
 # The two commands of the README, each setting up everything it needs on a fresh machine:
 #   make demo   the peg stack (controller, cameras, policy, supervisor) on the MuJoCo twin -> outputs/peg_stack
-#   make test   lints (ruff) and type-checks the core (mypy), builds the colcon workspace, runs every package's tests, the training tests,
+#   make test   lints (ruff) and type-checks every package (mypy), builds the colcon workspace, runs every package's tests, the training tests,
 #               the RGB student end to end at toy scale, the core on Python 3.12, and the Isaac Lab backend on CPU (its own Python 3.12 env)
 # Also: make twin-demo (scripted pick-and-insert through the 500 Hz loop, no ROS), make bench.
 SHELL := /bin/bash

@@ -350,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from omnireset_training.resets.cli import register
     except ImportError:
-        register = None
-    if register is not None:
+        pass
+    else:
         register(sub)
     from omnireset_training.distill.cli import register as register_distill
     from omnireset_training.sysid.cli import register as register_sysid

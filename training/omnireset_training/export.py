@@ -25,7 +25,7 @@ class DeterministicPolicy(nn.Module):
     in the same order, as the training model's deterministic forward. ``action_std`` gives the
     gSDE standard deviation of the same state (what distillation matches the student to)."""
 
-    def __init__(self, actor: nn.Module):
+    def __init__(self, actor: GSDEMLPModel):
         super().__init__()
         norm = actor.obs_normalizer
         dim = actor.obs_dim
@@ -66,7 +66,7 @@ def load_actor(checkpoint: str | Path, cfg: TrainConfig) -> GSDEMLPModel:
     return actor.eval()
 
 
-def export_actor(actor: nn.Module, path: str | Path, cfg: TrainConfig, notes: str = "") -> Path:
+def export_actor(actor: GSDEMLPModel, path: str | Path, cfg: TrainConfig, notes: str = "") -> Path:
     """Write the TorchScript checkpoint and, beside it, the resolved training config."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

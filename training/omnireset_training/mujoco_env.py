@@ -154,8 +154,7 @@ class OmniResetEnv(VecEnv):
     def _cell_state(self) -> CellState:
         p = self.physics
         q, qd = torch.from_numpy(p.q_arm.copy()), torch.from_numpy(p.qd_arm.copy())
-        T, J = self.kinematics.tcp_pose_and_jacobian(p.q_arm)
-        T, J = torch.from_numpy(T), torch.from_numpy(J)
+        T, J = (torch.from_numpy(a) for a in self.kinematics.tcp_pose_and_jacobian(p.q_arm))
         ee_vel = (J @ qd[..., None])[..., 0]
         peg, peg_vel = torch.from_numpy(p.peg_pose.copy()), torch.from_numpy(p.peg_vel.copy())
         hole = torch.from_numpy(p.hole_pose)

@@ -159,7 +159,8 @@ def _serve(commands: Connection, replies: Connection) -> None:
     shared = [_attach(fd, shape, dtype) for fd, (shape, dtype) in layout]
     for fd, _ in layout:
         os.close(fd)
-    physics = CellPhysics(stop - start, cell, timestep_s, buffers=tuple(a[start:stop] for a in shared))
+    first, second, third = (a[start:stop] for a in shared)
+    physics = CellPhysics(stop - start, cell, timestep_s, buffers=(first, second, third))
     replies.send(("ok", None))
     while True:
         try:

@@ -59,7 +59,7 @@ class InMemoryResets:
         folder.mkdir(parents=True, exist_ok=True)
         for reset_type, arrays in self.states.items():
             tmp = folder / f"{reset_type}.partial.npz"
-            np.savez(tmp, **arrays)
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub types the keywords as allow_pickle
             tmp.replace(folder / f"{reset_type}.npz")
         return folder
 
@@ -91,8 +91,9 @@ def load_resets(folder: str | Path) -> ResetSource:
 def available_types(source: ResetSource) -> tuple[str, ...]:
     """Types the source has states of (``types``, else non-zero ``counts``, else all)."""
     types = getattr(source, "types", None)
-    if types is None and isinstance(getattr(source, "counts", None), dict):
-        types = [t for t, n in source.counts.items() if n > 0]
+    counts = getattr(source, "counts", None)
+    if types is None and isinstance(counts, dict):
+        types = [t for t, n in counts.items() if n > 0]
     return tuple(types) if types is not None else RESET_TYPES
 
 

@@ -37,8 +37,8 @@ def make_toy_resets(n_per_type: int = 16, seed: int = 0, task: TaskDefinition | 
     hard = task.variant("hard")
     rcv_nominal = np.asarray(task.receptive_nominal_b.pos_m)
     ins_nominal = np.asarray(task.insertive_nominal_b.pos_m)
-    out = {t: {"q_arm_rad": [], "gripper_closed": [], "insertive_pose_b": [], "receptive_pose_b": []}
-           for t in RESET_TYPES}
+    out: dict[str, dict[str, list]] = {
+        t: {"q_arm_rad": [], "gripper_closed": [], "insertive_pose_b": [], "receptive_pose_b": []} for t in RESET_TYPES}
 
     def ik(pos, quat):
         q, ok = solve_ik_batch(kin, np.r_[pos, quat][None], home, iters=200, tol=1e-10, accept_err=1e-6)

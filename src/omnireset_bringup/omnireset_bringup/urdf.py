@@ -245,12 +245,13 @@ def cameras_from_yaml(path: str | Path) -> tuple[CameraMount, ...]:
         if mount not in ("world", "flange"):
             raise ValueError(f"{Path(path).name}: cameras.{name}.mount must be 'world' or 'flange', got {mount!r}")
         ext = cam.get("extrinsics") or {}
-        pos, quat = ext.get("pos_m"), ext.get("quat_wxyz")
+        pos, quat = ext.get("pos_m", ()), ext.get("quat_wxyz", ())
         check_finite_vector(f"{Path(path).name}: cameras.{name}.extrinsics.pos_m", pos, 3)
         check_finite_vector(f"{Path(path).name}: cameras.{name}.extrinsics.quat_wxyz", quat, 4)
         quat = np.asarray(quat, dtype=float)
-        out.append(CameraMount(name, BASE_LINK if mount == "world" else FLANGE_LINK,
-                               tuple(float(v) for v in pos), tuple(float(v) for v in quat / np.linalg.norm(quat))))
+        x, y, z = (float(v) for v in pos)
+        w, qx, qy, qz = (float(v) for v in quat / np.linalg.norm(quat))
+        out.append(CameraMount(name, BASE_LINK if mount == "world" else FLANGE_LINK, (x, y, z), (w, qx, qy, qz)))
     return tuple(out)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -104,21 +105,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _plan(args, hw: HardwareConfig | None) -> list[tuple[str, str, Callable[[], str]]]:
     timeout = float(args.timeout)
-    checks = []
+    checks: list[tuple[str, str, Callable[[], str]]] = []
     robot_ip = args.robot_ip or (hw.robot.robot_ip if hw else None)
     if robot_ip:
-        base = hw.robot if hw else URRtdeConfig()
-        robot_cfg = dataclasses.replace(base, robot_ip=robot_ip, connect_timeout_s=timeout)
+        robot_cfg = dataclasses.replace(hw.robot if hw else URRtdeConfig(), robot_ip=robot_ip, connect_timeout_s=timeout)
         checks.append(("robot", robot_ip, lambda: _check_robot(robot_cfg, read_only=hw is None)))
     if hw or args.gripper_host or args.gripper_port:
         host = args.gripper_host or (hw.gripper.host if hw else None) or args.robot_ip
         if not host:
             raise ValueError("the gripper check needs --gripper-host or --robot-ip")
-        base = hw.gripper if hw else RobotiqConfig()
-        changes = {"host": host, "socket_timeout_s": timeout}
+        changes: dict[str, Any] = {"host": host, "socket_timeout_s": timeout}
         if args.gripper_port:
             changes["port"] = args.gripper_port
-        gripper_cfg = dataclasses.replace(base, **changes)
+        gripper_cfg = dataclasses.replace(hw.gripper if hw else RobotiqConfig(), **changes)
         checks.append(("gripper", f"{gripper_cfg.host}:{gripper_cfg.port}", lambda: _check_gripper(gripper_cfg)))
     cameras = list(hw.cameras) if hw and not args.camera else []
     by_serial = {c.serial: c for c in (hw.cameras if hw else ())}
@@ -128,7 +127,7 @@ def _plan(args, hw: HardwareConfig | None) -> list[tuple[str, str, Callable[[], 
         cam_cfg = dataclasses.replace(cam, frame_timeout_s=timeout)
         target = cam.playback_file or cam.serial
         label = target if cam.name == target else f"{cam.name} {target}"
-        checks.append(("camera", label, lambda c=cam_cfg: _check_camera(c)))
+        checks.append(("camera", label, functools.partial(_check_camera, cam_cfg)))
     return checks
 
 

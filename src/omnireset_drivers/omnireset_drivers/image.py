@@ -6,7 +6,7 @@ Pixel convention: integer coordinates are pixel centres, so an input coordinate 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,13 @@ class CropResize:
     in_height_px: int
     out_width_px: int
     out_height_px: int
+    # derived in __post_init__
+    crop_width_px: int = field(init=False)
+    crop_height_px: int = field(init=False)
+    x0_px: int = field(init=False)
+    y0_px: int = field(init=False)
+    _rows: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
+    _cols: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         for name in ("in_width_px", "in_height_px", "out_width_px", "out_height_px"):

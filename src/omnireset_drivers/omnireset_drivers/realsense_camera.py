@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class RealSenseCamera(Camera):
         self._resize: CropResize | None = None
         self._intrinsics: CameraIntrinsics | None = None
         self._stream_intrinsics: CameraIntrinsics | None = None
-        self._playback = None
+        self._playback: Any = None  # rs.playback of a recording
         self.device_serial: str | None = None
 
     @property

@@ -339,6 +339,7 @@ class URRtdeRobot(Robot):
         if not self._torque_active:
             self._start_torque_mode(control)
         try:
+            assert self._sender is not None  # made by _start_torque_mode
             ok = self._sender.send(tau.tolist())
         except RuntimeError as exc:
             raise HardwareError(f"UR robot at {self.config.robot_ip}: directTorque failed: {exc}") from None

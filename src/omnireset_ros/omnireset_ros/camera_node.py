@@ -11,6 +11,7 @@ periods (a stalled device, or no joint states for the twin to render).
 from __future__ import annotations
 
 import array
+import functools
 import time
 from pathlib import Path
 
@@ -116,14 +117,14 @@ class CameraNode(Node):
 
     def _start(self) -> None:
         if self.hardware == "sim":
-            self.sim = SimSource(self.names, self._cell_yaml, self._cameras_config)
-            self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, 10)
+            sim = self.sim = SimSource(self.names, self._cell_yaml, self._cameras_config)
+            self.create_subscription(JointState, topics.JOINT_STATES, functools.partial(self._on_joint_state, sim), 10)
             for obj in TWIN_OBJECTS:
                 self.create_subscription(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=obj),
-                                         lambda msg, obj=obj: self.sim.on_object_pose(obj, *pose_from_msg(msg)), 10)
+                                         functools.partial(self._on_object_pose, sim, obj), 10)
         else:
             self.real = RealSource(self.names, self._robot_yaml, self._playback, self._on_camera_error)
-            self._check_device_intrinsics()
+            self._check_device_intrinsics(self.real)
         self.pub_image = {n: self.create_publisher(Image, topics.CAMERA_IMAGE.format(name=n), 5) for n in self.names}
         self.pub_info = {n: self.create_publisher(CameraInfo, topics.CAMERA_INFO.format(name=n), 5) for n in self.names}
         self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
@@ -131,15 +132,20 @@ class CameraNode(Node):
         self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f"cameras {', '.join(self.names)} from {self.hardware} at {self._rate_hz:g} Hz")
 
-    def _on_joint_state(self, msg: JointState) -> None:
-        self.sim.on_joint_state(msg.header.stamp, msg.name, msg.position)
+    @staticmethod
+    def _on_joint_state(sim: SimSource, msg: JointState) -> None:
+        sim.on_joint_state(msg.header.stamp, msg.name, msg.position)
+
+    @staticmethod
+    def _on_object_pose(sim: SimSource, name: str, msg: PoseStamped) -> None:
+        sim.on_object_pose(name, *pose_from_msg(msg))
 
     def _on_camera_error(self, text: str) -> None:
         self.get_logger().error(text, throttle_duration_sec=5.0)
 
-    def _check_device_intrinsics(self) -> None:
+    def _check_device_intrinsics(self, real: RealSource) -> None:
         for n in self.names:
-            dev, cfg = self.real.device_intrinsics(n), self.intrinsics[n]
+            dev, cfg = real.device_intrinsics(n), self.intrinsics[n]
             if (dev.width_px, dev.height_px) != (cfg.width_px, cfg.height_px):
                 raise ValueError(f"camera {n}: device delivers {dev.width_px}x{dev.height_px} px, "
                                  f"cameras.yaml says {cfg.width_px}x{cfg.height_px}")
@@ -161,6 +167,7 @@ class CameraNode(Node):
             stamp, frames = out
             items = [(n, rgb, stamp) for n, rgb in frames.items()]
         else:
+            assert self.real is not None  # made by _start
             now_ros_s, now_s = ros_now_s(self), time.monotonic()
             items = [(n, f.rgb, s_to_stamp(now_ros_s - (now_s - f.stamp_s))) for n, f in self.real.new_frames().items()]
         for name, rgb, stamp in items:

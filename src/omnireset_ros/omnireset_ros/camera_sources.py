@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ class SimSource:
         m = self.cell.model
         self._qpos_adr = {n: int(m.joint(n).qposadr[0]) for n in (*JOINT_NAMES, *FINGER_JOINT_NAMES)}
         self._lock = threading.Lock()
-        self._joint_state = None  # (stamp msg, {joint name: position})
+        self._joint_state: tuple[Any, dict[str, float]] | None = None  # (stamp msg, {joint name: position})
         self._objects: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._rendered_stamp = None
         self.state_received_s: float | None = None  # monotonic arrival of the newest joint state

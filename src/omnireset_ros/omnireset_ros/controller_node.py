@@ -69,8 +69,8 @@ class ControllerNode(Node):
         self._config_dir, self._robot_yaml, self._robot_ip = config_dir, robot_yaml, robot_ip
         self._peg_pose = pose6_to_pose(peg_pose) if peg_pose else None
         self._diagnostics_rate_hz, self._gripper_poll_hz = diagnostics_rate_hz, gripper_poll_hz
-        self.backend: Backend | None = None
-        self.loop: ControlLoop | None = None
+        self._backend: Backend | None = None  # both made by start()
+        self._loop: ControlLoop | None = None
 
         self._gripper_cmd: bool | None = None  # last GRIPPER_COMMAND, None before the first
         self._gripper_override = False
@@ -78,6 +78,18 @@ class ControllerNode(Node):
         self._frame_refused = 0
         self._frame_refusal: str | None = None  # node-side refusal in force (wrong frame_id)
         self._last_published_tick = -1
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise RuntimeError("the controller has not started")
+        return self._backend
+
+    @property
+    def loop(self) -> ControlLoop:
+        if self._loop is None:
+            raise RuntimeError("the controller has not started")
+        return self._loop
 
     def start(self) -> None:
         """Connect the hardware, start the loop, then open the topics; everything is released on failure."""
@@ -90,11 +102,11 @@ class ControllerNode(Node):
     def _start(self) -> None:
         cfg = self.controller_config
         if self.hardware == "sim":
-            self.backend = SimBackend(self._config_dir, 1.0 / cfg.rate_hz, self._peg_pose)
+            self._backend = SimBackend(self._config_dir, 1.0 / cfg.rate_hz, self._peg_pose)
         else:
             robot_yaml = Path(self._robot_yaml) if self._robot_yaml else self._config_dir / "robot.yaml"
-            self.backend = RealBackend(robot_yaml, self._robot_ip)
-        self.loop = ControlLoop(self.backend.robot, self.backend.kinematics, cfg.gains, cfg.safety, cfg.rate_hz)
+            self._backend = RealBackend(robot_yaml, self._robot_ip)
+        self._loop = ControlLoop(self.backend.robot, self.backend.kinematics, cfg.gains, cfg.safety, cfg.rate_hz)
 
         self.pub_joints = self.create_publisher(JointState, topics.JOINT_STATES, 10)
         self.pub_ee = self.create_publisher(PoseStamped, topics.EE_POSE, 10)
@@ -199,6 +211,7 @@ class ControllerNode(Node):
         return response
 
     def _poll_gripper(self) -> None:
+        assert isinstance(self.backend, RealBackend)  # the timer runs on real hardware only
         try:
             self.backend.poll_gripper()
         except HardwareError as exc:
@@ -237,7 +250,8 @@ class ControllerNode(Node):
             reason = self._frame_refusal
         if mode in (LoopMode.STOPPED, LoopMode.FAILED):
             d.level = DiagnosticStatus.ERROR
-        elif mode is LoopMode.HOLDING and (self._frame_refusal is not None or status.hold_cause.is_warning):
+        elif mode is LoopMode.HOLDING and (self._frame_refusal is not None
+                                           or (status.hold_cause is not None and status.hold_cause.is_warning)):
             d.level = DiagnosticStatus.WARN
         else:
             d.level = DiagnosticStatus.OK
@@ -263,11 +277,11 @@ class ControllerNode(Node):
 
     def close(self) -> None:
         """Stop the loop, then release the arm and gripper (the twin's arm / the UR hold their joints)."""
-        if self.loop is not None:
-            self.loop.stop()
-        if self.backend is not None:
-            self.backend.close()
-        self.loop = self.backend = None
+        if self._loop is not None:
+            self._loop.stop()
+        if self._backend is not None:
+            self._backend.close()
+        self._loop = self._backend = None
 
 
 

@@ -39,7 +39,8 @@ def goal_poses_b(task: TaskDefinition, receptive_pos_b_m, receptive_quat_b_wxyz)
             for g in task.goal_poses]
 
 
-def scene_markers(stamp: Time, task: TaskDefinition, target=None, objects=None) -> MarkerArray:
+def scene_markers(stamp: Time, task: TaskDefinition, target: tuple[np.ndarray, np.ndarray] | None = None,
+                  objects: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> MarkerArray:
     """``target``: (pos_b_m, quat_b_wxyz) of the last command or None; ``objects``: name ->
     (pos_b_m, quat_b_wxyz) of the poses known (the twin's ground truth)."""
     markers = []

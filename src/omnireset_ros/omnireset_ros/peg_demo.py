@@ -18,6 +18,7 @@ Ctrl-C or SIGTERM ends the running episode and still writes ``summary.json`` and
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -81,7 +82,7 @@ def start_nodes(config_dir: Path, checkpoint: str | None, log_dir: Path, peg_pos
             args += ["-p", "sim_peg_pose:=[" + ",".join(f"{float(v):.6f}" for v in peg_pose6) + "]"]
         log = open(log_dir / f"{module}.log", "w")
         procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                      preexec_fn=lambda n=NICE[module], parent=os.getpid(): _in_child(n, parent)))
+                                      preexec_fn=functools.partial(_in_child, NICE[module], os.getpid())))
     return procs
 
 
@@ -172,7 +173,8 @@ class Monitor:
             ins, rcv = self.poses.get(self.task.insertive_object), self.poses.get(self.task.receptive_object)
         if ins is None or rcv is None:
             return False
-        return bool(is_assembled(*pose_in_frame(*rcv, *ins), self.task.goal_poses, self.task.success))
+        ins_pos_rcv_m, ins_quat_rcv = pose_in_frame(*rcv, *ins)
+        return bool(is_assembled(ins_pos_rcv_m, ins_quat_rcv, self.task.goal_poses, self.task.success))
 
     def frame(self) -> np.ndarray | None:
         with self.lock:
@@ -244,8 +246,9 @@ def run_episode(args, config_dir: Path, folder: Path, peg_pose6, stop: threading
     spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
     monitor = Monitor(node, load_task("peg"))
-    frames: list[np.ndarray] = []
-    success_s, elapsed, running, interrupted = None, 0.0, {}, False
+    frames: list = []
+    running: dict[str, dict] = {}  # diagnostics name -> its key values, as last seen
+    success_s, elapsed, interrupted = None, 0.0, False
     try:
         deadline = time.monotonic() + args.startup_timeout
         while monitor.frame() is None or not inputs_usable(monitor.diagnostics.get("omnireset/policy")):
@@ -335,7 +338,8 @@ def run(args) -> int:
     print(f"[peg-demo] {args.episodes} episode(s) of {', '.join(NODES)} against the MuJoCo twin "
           f"(configs: {config_dir}, checkpoint: {args.checkpoint}, ROS domain {os.environ['ROS_DOMAIN_ID']})",
           flush=True)
-    episodes, frames = [], []
+    episodes: list[dict] = []
+    frames: list = []
     for k, pose in enumerate(episode_peg_poses(config_dir, args.episodes, args.seed)):
         try:
             result, episode_frames = run_episode(args, config_dir, args.output / f"episode_{k}", pose, stop)

@@ -3,6 +3,7 @@ the task's object poses, camera frames and the supervisor's gripper override. Ne
 one; a step takes whatever is newest and the runtime judges its age."""
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
 
@@ -10,6 +11,7 @@ import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 
@@ -35,13 +37,13 @@ class PolicyInputs:
         self.objects: dict[str, StampedPose | None] = {}
         self.frames: dict[str, tuple[float, np.ndarray] | PolicyInputError] = {}  # newest ready, or why unusable
         self._override = (False, -np.inf)  # (value, time.monotonic() of receipt)
-        self._object_subs = []
+        self._object_subs: list[Subscription] = []
         node.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, qos_profile_sensor_data)
         node.create_subscription(PoseStamped, topics.EE_POSE, self._on_ee, qos_profile_sensor_data)
         node.create_subscription(Bool, topics.GRIPPER_OVERRIDE, self._on_override, 10)
         for cam in cameras:
             node.create_subscription(Image, topics.CAMERA_IMAGE.format(name=cam),
-                                     lambda msg, cam=cam: self._on_image(cam, msg), 1)
+                                     functools.partial(self._on_image, cam), 1)
 
     def watch_objects(self, insertive: str, receptive: str) -> None:
         """Subscribe to the twin poses of a task's objects (again only if they changed)."""
@@ -52,7 +54,7 @@ class PolicyInputs:
         self.objects = {insertive: None, receptive: None}
         self._object_subs = [
             self.node.create_subscription(PoseStamped, topics.TWIN_OBJECT_POSE.format(name=name),
-                                          lambda msg, name=name: self._on_object(name, msg), qos_profile_sensor_data)
+                                          functools.partial(self._on_object, name), qos_profile_sensor_data)
             for name in (insertive, receptive)]
 
     def override_active(self) -> bool:

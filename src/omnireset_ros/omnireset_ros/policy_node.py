@@ -19,6 +19,8 @@ too, so diagnostics show input health and latency before activation.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
@@ -27,7 +29,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import SetBool
 from visualization_msgs.msg import MarkerArray
 
-from omnireset_core.policy import CheckpointError
+from omnireset_core.policy import CheckpointError, PolicyRuntime
 from omnireset_core.policy.background import BackgroundEncoder
 from omnireset_core.policy.deployment import DeployedPolicy, load_deployed, percentiles_ms, policy_status
 from omnireset_core.spec.terms import TERM_SOURCES
@@ -117,7 +119,7 @@ class PolicyNode(Node):
         changed = [p.name for p in parameters if p.name in DYNAMIC]
         if not changed:
             return
-        if self.active:
+        if self.policy is not None and self.policy.session.active:
             self.policy.session.deactivate()
             self.get_logger().info(f"{', '.join(changed)} changed: deactivated to reload")
         self._load()
@@ -143,7 +145,8 @@ class PolicyNode(Node):
         if self.policy is None:
             return
         try:
-            result = self.policy.session.tick(ros_now_s(self), self._step, self.inputs.override_active())
+            step = functools.partial(self._step, self.policy.session.runtime)
+            result = self.policy.session.tick(ros_now_s(self), step, self.inputs.override_active())
         except Exception as exc:  # the module itself failed: the policy is unusable until reloaded
             self.policy = None
             self.load_error = f"policy step failed, reload to retry: {type(exc).__name__}: {exc}"
@@ -168,8 +171,7 @@ class PolicyNode(Node):
             self.publish_count += 1
             self._last_target = (ros_now_s(self), command.target_pos_b_m, command.target_quat_b_wxyz)
 
-    def _step(self, now_s: float):
-        runtime = self.policy.session.runtime
+    def _step(self, runtime: PolicyRuntime, now_s: float):
         obs, frames = self.inputs.for_step(runtime)
         ee = self.inputs.ee
         return runtime.step(now_s, obs, frames, ee.pos_m, ee.quat_wxyz, ee.stamp_s)

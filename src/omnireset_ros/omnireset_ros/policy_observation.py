@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
 
 from omnireset_core.policy import InvalidInputError, StaleInputError
@@ -44,13 +46,14 @@ def build_terms(names, joints: StampedJoints | None, ee: StampedPose | None,
         why = "; ".join(f"'obs/{n}' never received ({', '.join(s for s in TERM_SOURCES[n] if samples[s] is None)})"
                         for n in missing)
         raise StaleInputError(f"stale policy input: {why}", tuple(f"obs/{n}" for n in missing))
-    values = {n: (p.pos_m, p.quat_wxyz) for n, p in (("ee", ee), ("insertive", insertive), ("receptive", receptive))
-              if p is not None}
+    values: dict[str, Any] = {n: (p.pos_m, p.quat_wxyz) for n, p in (("ee", ee), ("insertive", insertive),
+                                                                      ("receptive", receptive)) if p is not None}
     if joints is not None:
         values["joints"] = joints.q_rad
-    if fingers is not None:
-        values["fingers"] = np.asarray(np.mean(fingers.finger_travel_m))
-    return {name: (min(samples[s].stamp_s for s in TERM_SOURCES[name]),
+        if joints.finger_travel_m is not None:
+            values["fingers"] = np.asarray(np.mean(joints.finger_travel_m))
+    stamps_s = {s: sample.stamp_s for s, sample in samples.items() if sample is not None}
+    return {name: (min(stamps_s[s] for s in TERM_SOURCES[name]),
                    np.asarray(term_value(name, values), dtype=np.float64)) for name in names}
 
 

@@ -27,6 +27,7 @@ import enum
 import json
 import sys
 
+import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.exceptions import ParameterException
@@ -105,7 +106,7 @@ class SchedulerNode(Node):
         self._ticking = False
         self._last_key = None
         self._ee: PoseStamped | None = None
-        self._back_off_target = None  # (pos_b_m, quat_b_wxyz) while recovering
+        self._back_off_target: tuple[np.ndarray, np.ndarray] | None = None  # (pos_b_m, quat_b_wxyz) while recovering
 
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.pub_status = self.create_publisher(String, topics.SCHEDULE_STATUS, latched)

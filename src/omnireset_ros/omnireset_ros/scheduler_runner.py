@@ -14,6 +14,7 @@ it (real hardware: no object perception yet) an attempt only ends at its timeout
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import qos_profile_sensor_data
+from rclpy.task import Future
 from std_srvs.srv import SetBool
 
 from omnireset_core.rotations import pose_in_frame
@@ -53,10 +55,10 @@ class RosStepRunner:
         self.step: ScheduleStep | None = None
         self.task: TaskDefinition | None = None
         self.phase = "idle"  # idle | deactivating | configuring | activating | running | ended
-        self._pending = None  # (future, what, time.monotonic() deadline)
+        self._pending: tuple[Future, str, float] | None = None  # (future, what, time.monotonic() deadline)
         self._outcome: StepOutcome | None = None
         self._running_since_s = float("inf")  # ROS time the policy was activated for this attempt
-        self._cancel_future = None
+        self._cancel_future: Future | None = None
 
     def services_ready(self) -> bool:
         return self.activate_client.service_is_ready() and self.param_client.services_are_ready()
@@ -70,18 +72,20 @@ class RosStepRunner:
             if name not in self._pose_subs:
                 self._pose_subs[name] = self.node.create_subscription(
                     PoseStamped, topics.TWIN_OBJECT_POSE.format(name=name),
-                    lambda msg, name=name: self._on_pose(name, msg), qos_profile_sensor_data)
+                    functools.partial(self._on_pose, name), qos_profile_sensor_data)
         self.phase = "deactivating"
         self._call(self.activate_client, SetBool.Request(data=False), "deactivate")
 
     def is_complete(self) -> bool:
         self._advance()
         if self._outcome is None and self.phase == "running" and self.success_from_twin and self._goal_reached():
-            self._end(StepStatus.SUCCEEDED, f"goal reached ({self.task.insertive_object} in "
-                                            f"{self.task.receptive_object}, twin poses)")
+            _, task = self._attempt()
+            self._end(StepStatus.SUCCEEDED, f"goal reached ({task.insertive_object} in {task.receptive_object}, twin poses)")
         return self._outcome is not None
 
     def result(self) -> StepOutcome:
+        if self._outcome is None:
+            raise RuntimeError("result() of an attempt that has not ended")
         return self._outcome
 
     def cancel(self) -> None:
@@ -102,16 +106,22 @@ class RosStepRunner:
         if msg.header.frame_id == topics.BASE_FRAME:
             self.poses[name] = StampedPose(stamp_to_s(msg.header.stamp), *pose_from_msg(msg))
 
+    def _attempt(self) -> tuple[ScheduleStep, TaskDefinition]:
+        if self.step is None or self.task is None:
+            raise RuntimeError("no attempt has started")
+        return self.step, self.task
+
     def _goal_reached(self) -> bool:
-        insertive = self.poses.get(self.task.insertive_object)
-        receptive = self.poses.get(self.task.receptive_object)
+        step, task = self._attempt()
+        insertive = self.poses.get(task.insertive_object)
+        receptive = self.poses.get(task.receptive_object)
         if insertive is None or receptive is None:
             return False
         oldest_ok_s = max(self._running_since_s, ros_now_s(self.node) - self.max_object_pose_age_s)
         if min(insertive.stamp_s, receptive.stamp_s) < oldest_ok_s:
             return False
         pos, quat = pose_in_frame(receptive.pos_b_m, receptive.quat_b_wxyz, insertive.pos_b_m, insertive.quat_b_wxyz)
-        return goal_reached(self.task, self.step.goal_index, pos, quat)
+        return goal_reached(task, step.goal_index, pos, quat)
 
     def _call(self, client, request, what: str) -> None:
         if not client.service_is_ready():
@@ -139,8 +149,9 @@ class RosStepRunner:
             return
         if what == "deactivate":
             self.phase = "configuring"
+            step, _ = self._attempt()
             future = self.param_client.set_parameters_atomically([
-                Parameter("checkpoint", value=self.step.checkpoint_path), Parameter("task", value=self.step.task)])
+                Parameter("checkpoint", value=step.checkpoint_path), Parameter("task", value=step.task)])
             self._pending = (future, "set checkpoint and task", time.monotonic() + self.service_timeout_s)
         elif what == "set checkpoint and task":
             if not response.result.successful:

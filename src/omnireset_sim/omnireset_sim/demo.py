@@ -35,8 +35,8 @@ def run_demo(output: Path, configs: Path, realtime: bool = True, video: bool = T
     robot, gripper = TwinRobot(cell), TwinGripper(cell)
     cameras = [TwinCamera(cell, name, rate_hz=VIDEO_FPS) for name in DEFAULT_CAMERAS] if video else []
     pacer = DeadlinePacer(controller.rate_hz)
-    log = {"t_s": [], "tcp": [], "target": [], "wake_s": []}
-    frames: list[np.ndarray] = []
+    log: dict[str, list] = {"t_s": [], "tcp": [], "target": [], "wake_s": []}
+    frames: list = []
     next_frame_s = [0.0]
 
     def on_tick(status):

@@ -14,6 +14,7 @@ from omnireset_core.interfaces import Gripper, Robot
 from omnireset_core.kinematics.ur import URKinematics
 from omnireset_core.rotations import matrix_to_quat, pose_from_frame, pose_in_frame, quat_mul, quat_to_matrix
 from omnireset_sim.assets.objects import HOLE_BODY, PEG_BODY
+from omnireset_sim.twin import TwinCell, TwinRobot
 
 TOOL_DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # tcp z = -z_b, tcp x = x_b
 
@@ -58,7 +59,7 @@ class OscDriver:
 
     def move_to(self, pos_b_m, quat_b, speed_mps: float = 0.1, settle_s: float = 0.3, on_tick=None) -> None:
         """Straight line from the current target (or tcp) at ``speed_mps``, orientation slerped."""
-        if self.target_pos_b_m is None:
+        if self.target_pos_b_m is None or self.target_quat_b_wxyz is None:
             self.target_pos_b_m, self.target_quat_b_wxyz = self.tcp_pose()
         p0, q0 = self.target_pos_b_m.copy(), self.target_quat_b_wxyz.copy()
         p1, q1 = np.asarray(pos_b_m, dtype=float), np.asarray(quat_b, dtype=float)
@@ -112,7 +113,7 @@ def _yaw_aligned_down(quat_obj_b: np.ndarray) -> np.ndarray:
     return quat_mul(_quat_about_z(yaw - _nearest_quarter_turn_rad(yaw)), TOOL_DOWN_QUAT)
 
 
-def grasp_and_lift(cell, robot: Robot, gripper: Gripper, gains: OscGains, lift_m: float = 0.1,
+def grasp_and_lift(cell: TwinCell, robot: TwinRobot, gripper: Gripper, gains: OscGains, lift_m: float = 0.1,
                    plan: InsertionPlan | None = None, on_tick=None) -> OscDriver:
     """Grasp the peg where it stands and lift it by ``lift_m``; returns the driver (holding)."""
     plan = plan or InsertionPlan()
@@ -129,7 +130,7 @@ def grasp_and_lift(cell, robot: Robot, gripper: Gripper, gains: OscGains, lift_m
     return drv
 
 
-def pick_and_insert(cell, robot: Robot, gripper: Gripper, gains: OscGains, plan: InsertionPlan | None = None,
+def pick_and_insert(cell: TwinCell, robot: TwinRobot, gripper: Gripper, gains: OscGains, plan: InsertionPlan | None = None,
                     on_tick=None) -> dict:
     """Pick the peg from the table and insert it into the hole with OSC targets; release and back off.
 
@@ -151,7 +152,7 @@ def pick_and_insert(cell, robot: Robot, gripper: Gripper, gains: OscGains, plan:
     # The goal yaw in the hole frame: the quarter turn nearest to the held peg's.
     goal_yaw_rad = _nearest_quarter_turn_rad(_yaw_rad(pose_in_frame(hole_pos, hole_quat, peg_pos, peg_quat)[1]))
 
-    def tcp_target(height_m: float):
+    def tcp_target(height_m: float) -> tuple[np.ndarray, np.ndarray]:
         peg_goal = pose_from_frame(hole_pos, hole_quat, np.array([0.0, 0.0, height_m]), _quat_about_z(goal_yaw_rad))
         return pose_from_frame(*peg_goal, *tcp_in_peg)
 
@@ -166,6 +167,7 @@ def pick_and_insert(cell, robot: Robot, gripper: Gripper, gains: OscGains, plan:
     drv.hold(plan.release_s, on_tick)
     phase("retreat")
     pos, quat = drv.target_pos_b_m, drv.target_quat_b_wxyz
+    assert pos is not None  # set by the moves above
     drv.move_to(pos + up * 0.08, quat, plan.speed_mps, 0.3, on_tick)
     phase("done")
     rel_pos, rel_quat = cell.relative_pose(PEG_BODY, HOLE_BODY)

@@ -60,7 +60,7 @@ def evaluate_checkpoint(checkpoint: str | Path, resets: ResetSource, episodes: i
             for i, runtime in enumerate(runtimes):
                 frames = None
                 if cams is not None:
-                    frames = {c: (now_s, img) for c, img in zip(vision.cameras, cams.render(i))}
+                    frames = {c: (now_s, img) for c, img in zip(cams.names, cams.render(i))}
                 t0 = time.perf_counter()
                 command = runtime.step(now_s, {k: (now_s, v[i]) for k, v in terms.items()}, frames,
                                        s.tcp_pos_b_m[i].numpy(), s.tcp_quat_b_wxyz[i].numpy(), now_s)

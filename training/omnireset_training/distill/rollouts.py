@@ -115,7 +115,8 @@ class RolloutDataset:
 
     @property
     def image_hw(self) -> tuple[int, int]:
-        return tuple(self.manifest["config"]["image_hw"])  # type: ignore[return-value]
+        height, width = self.manifest["config"]["image_hw"]
+        return int(height), int(width)
 
     def episode(self, i: int) -> dict[str, np.ndarray]:
         name = self.names[i]

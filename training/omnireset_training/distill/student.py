@@ -17,12 +17,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from omnireset_core.config import check_range
-from omnireset_core.policy.vision import ResNet18GN, RgbStudent
+from omnireset_core.policy.vision import RgbStudent
 
 POSE_DIM = 12  # insertive and receptive (x, y, z [m], rotation vector [rad]) in frame b
 
 
 class DistillStudent(nn.Module):
+    pose_scale: Tensor  # a buffer
+
     def __init__(self, n_cameras: int, frames_per_camera: int, proprio_dim: int,
                  hidden: tuple[int, ...] = (512, 512, 512, 512), pose_scale: Tensor | None = None):
         super().__init__()
@@ -136,7 +138,7 @@ def _blur(x: Tensor, kernel: int, sigma: Tensor) -> Tensor:
 
 
 # --- ImageNet initialisation ---------------------------------------------------------------------
-def _torchvision_names(encoder: ResNet18GN) -> dict[str, str]:
+def _torchvision_names(encoder: nn.Module) -> dict[str, str]:
     """ResNet18GN parameter name -> torchvision resnet18 state-dict key (GroupNorm takes the
     BatchNorm's affine weight and bias; running statistics have no counterpart)."""
     names = {"stem.0.weight": "conv1.weight", "stem.1.weight": "bn1.weight", "stem.1.bias": "bn1.bias"}
@@ -150,7 +152,7 @@ def _torchvision_names(encoder: ResNet18GN) -> dict[str, str]:
     return {k: v for k, v in names.items() if k in own}
 
 
-def load_imagenet_weights(encoder: ResNet18GN, path: str | Path) -> int:
+def load_imagenet_weights(encoder: nn.Module, path: str | Path) -> int:
     """Copy a torchvision resnet18 state dict (``torch.save``d, e.g. resnet18-f37072fd.pth) into
     ``encoder``; returns the number of tensors copied. ValueError naming what is missing."""
     state = torch.load(str(path), map_location="cpu", weights_only=True)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from omnireset_core.config import check_int, check_positive, check_range
+from omnireset_core.config import check_int, check_positive, check_range, from_dict
 from omnireset_core.control.osc import OscGains
 from omnireset_core.files import atomic_write_bytes, atomic_write_text
 from omnireset_core.policy import export_policy, new_metadata
@@ -77,16 +77,9 @@ class DistillConfig:
 
 
 def distill_config_from_dict(data: dict) -> DistillConfig:
-    unknown = sorted(set(data) - set(DistillConfig.__dataclass_fields__))
-    if unknown:
-        raise ValueError(f"distillation config: unknown key(s) {unknown}")
-    data = dict(data)
-    try:
-        if "augment" in data:
-            data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                               for k, v in dict(data["augment"]).items()})
-        return DistillConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-    except (TypeError, AttributeError) as exc:  # an unknown augment key, a mapping given a number
+    try:  # unknown keys are a ValueError naming them
+        return from_dict(DistillConfig, data, "distillation config")
+    except (TypeError, AttributeError) as exc:  # a missing value, a mapping given a number
         raise ValueError(f"distillation config: {exc}") from None
 
 
@@ -222,7 +215,8 @@ def train_student(data_folder: str | Path, out: str | Path, cfg: DistillConfig, 
                 writer.add_scalar(k, v, row["iteration"])
 
     bar = tqdm(total=cfg.iterations, initial=iteration, desc="distillation", unit="it", disable=not progress)
-    started, running, count = time.monotonic(), {}, 0  # sums of the terms since the last row, over count iterations
+    running: dict[str, float] = {}
+    started, count = time.monotonic(), 0  # running: sums of the terms since the last row, over count iterations
     model.train()
     try:
         with StopRequest() as stop:
@@ -293,8 +287,8 @@ def export_student(model: DistillStudent, path: Path, cfg: DistillConfig, data: 
     expert = data.manifest["expert"]["metadata"]
     vision = VisionSpec(cameras=data.cameras, image_hw=data.image_hw, frames_per_camera=cfg.frames_per_camera,
                         feature_dim=model.student.feature_dim)
-    action = ActionSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in expert["action"].items()})
-    gains = OscGains(**{k: tuple(v) if isinstance(v, list) else v for k, v in expert["gains"].items()})
+    action = from_dict(ActionSpec, expert["action"])
+    gains = from_dict(OscGains, expert["gains"])
     metadata = new_metadata(
         "rgb", data.manifest["task"], cfg.proprio_spec(), {"distill": cfg.to_dict(), "rollouts": data.manifest["config"]},
         action=action, gains=gains, normalizer_folded=True, vision=vision,

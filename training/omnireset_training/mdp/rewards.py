@@ -42,17 +42,17 @@ def assembly_distance_exp(s: CellState, task: TaskDefinition, pos_scale_m: float
     """mean(exp(-(|roll| + |pitch|) / tilt_scale), exp(-|dxyz| / pos_scale)) between the assembled
     frames, best goal pose. The paper's scales are 1 m / 1 rad."""
     pos_rcv, quat_rcv = insertive_in_receptive(s)
-    best = None
+    values = []
     for goal in task.goal_poses:
         pos_err, tilt = assembly_error(pos_rcv, quat_rcv, goal)
-        value = 0.5 * (torch.exp(-tilt / tilt_scale_rad) + torch.exp(-pos_err / pos_scale_m))
-        best = value if best is None else torch.maximum(best, value)
-    return best
+        values.append(0.5 * (torch.exp(-tilt / tilt_scale_rad) + torch.exp(-pos_err / pos_scale_m)))
+    return torch.stack(values).amax(0)
 
 
 def success_indicator(s: CellState, task: TaskDefinition) -> torch.Tensor:
     """The core's success test (position and tilt thresholds, yaw ignored)."""
-    return is_assembled(*insertive_in_receptive(s), task.goal_poses, task.success).to(s.q_arm_rad.dtype)
+    pos_rcv, quat_rcv = insertive_in_receptive(s)
+    return is_assembled(pos_rcv, quat_rcv, task.goal_poses, task.success).to(s.q_arm_rad.dtype)
 
 
 @dataclass(frozen=True)

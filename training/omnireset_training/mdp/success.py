@@ -10,7 +10,7 @@ from omnireset_training.reset_source import RESET_TYPES
 
 class SuccessTracker:
     def __init__(self, window: int = 100):
-        self.history = {t: deque(maxlen=window) for t in RESET_TYPES}
+        self.history: dict[str, deque[bool]] = {t: deque(maxlen=window) for t in RESET_TYPES}
 
     def add(self, type_ids: np.ndarray, success: np.ndarray) -> None:
         for i, ok in zip(type_ids, success):
@@ -33,8 +33,8 @@ class StartClassTracker:
     over the last ``window`` episodes of each kind."""
 
     def __init__(self, window: int = 100):
-        self.history = {c: deque(maxlen=window) for c in START_CLASSES[1:]}
-        self.let_go = deque(maxlen=window)
+        self.history: dict[str, deque[float]] = {c: deque(maxlen=window) for c in START_CLASSES[1:]}
+        self.let_go: deque[float] = deque(maxlen=window)
 
     def add(self, classes, success) -> None:
         for c, ok in zip(np.asarray(classes), np.asarray(success)):

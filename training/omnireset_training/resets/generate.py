@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -234,12 +234,13 @@ class ResetGenerator:
         cfg = self.config
         if reset_type == "near_goal":
             n_assembled = math.floor(count * cfg.near_goal.assembled_fraction + 0.5)
-            quota = {True: n_assembled, False: count - n_assembled}
+            quota: dict[bool | None, int] = {True: n_assembled, False: count - n_assembled}
         else:
             quota = {None: count}
-        parts = {k: [] for k in quota}
+        parts: dict[bool | None, list] = {k: [] for k in quota}
         have = {k: 0 for k in quota}
-        tried, found, rejections, t0 = 0, 0, {}, time.perf_counter()
+        rejections: dict[str, int] = {}
+        tried, found, t0 = 0, 0, time.perf_counter()
         max_tries = 1000 * count + 100_000
         while any(have[k] < quota[k] for k in quota):
             if tried >= max_tries:
@@ -372,7 +373,7 @@ def generate_resets(folder: str | Path, config: ResetGenerationConfig, cell: Cel
     datasets.set_targets(folder, {t: config.states_per_type for t in types})
     grasps = ensure_grasps(folder, config, cell, progress) if {"near_object", "stable_grasp", "near_goal"} & set(types) else None
     partial = ensure_partial_assemblies(folder, config, cell, task, progress) if "near_goal" in types else None
-    summary = {"generated_shards": [], "skipped_shards": [], "types": {}}
+    summary: dict[str, Any] = {"generated_shards": [], "skipped_shards": [], "types": {}}
     gen = ResetGenerator(config, cell, task, grasps, partial)
     try:
         for reset_type in [t for t in RESET_TYPES if t in types]:

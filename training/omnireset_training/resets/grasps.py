@@ -246,7 +246,8 @@ def sample_grasps(cell: CellConfig, settings: GraspSettings, rng: np.random.Gene
         standoffs = np.linspace(*settings.standoff_m, settings.num_standoffs)
         total = len(mids) * len(angles) * len(standoffs)
         order = rng.permutation(total)[: settings.max_candidates]
-        kept, tried, successes = [], 0, 0
+        kept: list[np.ndarray] = []
+        tried, successes = 0, 0
         bar = tqdm(total=settings.target_count, desc="grasps", unit="grasp", disable=not progress)
         start = 0
         while start < len(order):

@@ -61,8 +61,14 @@ class GSDEDistribution(Distribution):
         """Forget held noise matrices: the next rollout sample draws new ones."""
         self._held, self._held_steps = None, 0
 
+    def _gaussian(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mean, std, features) of the last ``update``."""
+        if self._mean is None or self._std is None or self._features is None:
+            raise RuntimeError("GSDEDistribution: update() has not been called")
+        return self._mean, self._std, self._features
+
     def sample(self) -> torch.Tensor:
-        mean, std = self._mean, self._std
+        mean, std, features = self._gaussian()
         hold = self.noise_hold_steps > 1 and not torch.is_grad_enabled()  # rollouts run without grad
         if not hold:
             return mean + std * torch.randn_like(mean)
@@ -72,7 +78,7 @@ class GSDEDistribution(Distribution):
             self._held = sigma * torch.randn(batch, *sigma.shape, dtype=mean.dtype, device=mean.device)
             self._held_steps = 0
         self._held_steps += 1
-        return mean + (self._features[:, None, :] @ self._held)[:, 0, :]
+        return mean + (features[:, None, :] @ self._held)[:, 0, :]
 
     def deterministic_output(self, mlp_output: torch.Tensor) -> torch.Tensor:
         return mlp_output[..., : self.output_dim]
@@ -86,23 +92,24 @@ class GSDEDistribution(Distribution):
 
     @property
     def mean(self) -> torch.Tensor:
-        return self._mean
+        return self._gaussian()[0]
 
     @property
     def std(self) -> torch.Tensor:
-        return self._std
+        return self._gaussian()[1]
 
     @property
     def entropy(self) -> torch.Tensor:
-        return (0.5 * math.log(2 * math.pi * math.e) + torch.log(self._std)).sum(-1)
+        return (0.5 * math.log(2 * math.pi * math.e) + torch.log(self.std)).sum(-1)
 
     @property
     def params(self) -> tuple[torch.Tensor, ...]:
-        return (self._mean, self._std)
+        return self._gaussian()[:2]
 
     def log_prob(self, outputs: torch.Tensor) -> torch.Tensor:
-        z = (outputs - self._mean) / self._std
-        return (-0.5 * z.square() - torch.log(self._std) - 0.5 * math.log(2 * math.pi)).sum(-1)
+        mean, std, _ = self._gaussian()
+        z = (outputs - mean) / std
+        return (-0.5 * z.square() - torch.log(std) - 0.5 * math.log(2 * math.pi)).sum(-1)
 
     def kl_divergence(self, old_params, new_params) -> torch.Tensor:
         (mu0, s0), (mu1, s1) = old_params, new_params
