@@ -76,53 +76,68 @@ def write_config(cfg: TrainConfig, folder: Path, name: str = "config.yaml") -> P
     return path
 
 
-def resets_or_toy(folder: str | None, out: Path, seed: int):
-    """The reset dataset in ``folder``, else the toy fixture (saved in ``out/toy_resets``)."""
+def resets_or_toy(folder: str | None, out: Path | None, seed: int):
+    """The reset dataset in ``folder``, else the toy fixture (saved in ``out/toy_resets`` unless
+    ``out`` is None)."""
     if folder:
         return load_resets(folder)
     from omnireset_training.toy_resets import make_toy_resets
 
     resets = make_toy_resets(16, seed=seed)
-    resets.save(out / "toy_resets")
+    if out is not None:
+        resets.save(out / "toy_resets")
     return resets
 
 
 # --- commands ---------------------------------------------------------------------------------------
-def cmd_train(args) -> Path:
+def cmd_train(args) -> Path | None:
+    from omnireset_training.rl import distributed
     from omnireset_training.rl.runner import make_runner
 
+    rank = _rank(args, distributed)
     cfg = resolve_config(args)
     out = Path(args.out)
-    previous = sorted(out.glob("model_*.pt")) + [p for p in (out / "metrics.jsonl",) if p.exists()]
-    if previous and not args.resume and not args.overwrite:
-        raise UsageError(f"{out} already holds a run ({previous[0].name}); pass --resume {out}/model_<it>.pt "
-                         f"to continue it, --overwrite to replace it, or another --out")
-    if args.overwrite and not args.resume:
-        for path in previous:
-            path.unlink()
-    write_config(cfg, out)
+    if rank.is_main:
+        previous = sorted(out.glob("model_*.pt")) + [p for p in (out / "metrics.jsonl",) if p.exists()]
+        if previous and not args.resume and not args.overwrite:
+            raise UsageError(f"{out} already holds a run ({previous[0].name}); pass --resume {out}/model_<it>.pt "
+                             f"to continue it, --overwrite to replace it, or another --out")
+        if args.overwrite and not args.resume:
+            for path in previous:
+                path.unlink()
+        write_config(cfg, out)
     if getattr(args, "backend", "mujoco") == "isaaclab":
         from omnireset_training.isaaclab.train import train
 
-        final = train(cfg, args.resets or "toy:16", out, args.resume, args.device, args.distributed)
-        print(f"checkpoint: {final} (evaluate it in the MuJoCo twin: omnireset-train evaluate --checkpoint {final})")
+        final = train(distributed.rank_config(cfg, rank), args.resets or "toy:16", out, args.resume,
+                      distributed.rank_device(args.device, rank), rank)
+        if rank.is_main:
+            print(f"checkpoint: {final} (evaluate it in the MuJoCo twin: omnireset-train evaluate --checkpoint {final})")
         return final
     if args.resume and not Path(args.resume).is_file():
         raise UsageError(f"--resume {args.resume}: no such checkpoint")
-    runner = make_runner(cfg, resets_or_toy(args.resets, out, cfg.seed), out)
+    if getattr(args, "device", "cpu") != "cpu":
+        raise UsageError(f"--device {args.device}: the MuJoCo backend trains on the CPU (use --backend isaaclab)")
+    resets = resets_or_toy(args.resets, out if rank.is_main else None, cfg.seed)  # the same on every rank
+    runner = make_runner(distributed.rank_config(cfg, rank), resets, out if rank.is_main else None)
     if args.resume:
         runner.load(args.resume)
-        drop_metrics_from(out / "metrics.jsonl", runner.next_iteration)
+        if rank.is_main:
+            drop_metrics_from(out / "metrics.jsonl", runner.next_iteration)
     remaining = cfg.max_iterations - runner.next_iteration  # --iterations is the run's total
     if remaining <= 0:
         raise UsageError(f"{args.resume} is already at iteration {runner.next_iteration - 1}; "
                          f"--iterations is the total ({cfg.max_iterations}), raise it to train on")
-    runner.learn(remaining, init_at_random_ep_len=cfg.random_initial_episode_length and not args.resume)
+    runner.learn(remaining, init_at_random_ep_len=cfg.random_initial_episode_length and not args.resume,
+                 progress=rank.is_main)
     final = out / f"model_{runner.current_learning_iteration}.pt"
     if runner.stopped_by:
-        print(f"stopped by {runner.stopped_by} after iteration {runner.current_learning_iteration}; saved {final} "
-              f"(continue with --resume {final})", file=sys.stderr)
+        if rank.is_main:
+            print(f"stopped by {runner.stopped_by} after iteration {runner.current_learning_iteration}; saved {final} "
+                  f"(continue with --resume {final})", file=sys.stderr)
         raise KeyboardInterrupt
+    if not rank.is_main:
+        return None
     if cfg.eval_episodes:
         rate = runner.evaluate()
         (out / "eval.json").write_text(json.dumps({"success_reaching": rate, "episodes": cfg.eval_episodes,
@@ -130,6 +145,20 @@ def cmd_train(args) -> Path:
         print(f"evaluation from reaching resets: success {rate:.3f} over {cfg.eval_episodes} episodes")
     print(f"checkpoint: {final}")
     return final
+
+
+def _rank(args, distributed):
+    """This process's rank: --distributed runs under torchrun; torchrun without it is refused."""
+    import os
+
+    wanted = getattr(args, "distributed", False)
+    under_torchrun = "WORLD_SIZE" in os.environ
+    if wanted and not under_torchrun:
+        raise UsageError("--distributed runs under torchrun (e.g. torchrun --standalone --nproc_per_node=2 "
+                         "-m omnireset_training.cli train --distributed ...)")
+    if under_torchrun and not wanted and os.environ["WORLD_SIZE"] != "1":
+        raise UsageError("started by torchrun with several ranks: pass --distributed")
+    return distributed.from_environment() if wanted else distributed.Rank()
 
 
 class UsageError(ValueError):
@@ -272,6 +301,7 @@ def cmd_pipeline(args) -> dict:
         args.resets = str(generated) if generated else None
     args.out = str(out / "train")
     final = cmd_train(args)
+    assert final is not None  # one process, so rank 0
     export_args = argparse.Namespace(**{**vars(args), "checkpoint": str(final), "out": str(out / "policy.pt"), "config": None})
     policy_path = cmd_export(export_args)
     cfg = resolve_config(argparse.Namespace(**{**vars(args), "config": str(out / "train" / "config.yaml")}))
@@ -311,8 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--backend", choices=("mujoco", "isaaclab"), default="mujoco",
                    help="isaaclab: needs the Isaac Lab environment (make setup-isaaclab)")
-    p.add_argument("--device", default="cpu", help="Isaac Lab simulation and learning device (cpu, cuda, cuda:1)")
-    p.add_argument("--distributed", action="store_true", help="Isaac Lab multi-GPU under torchrun")
+    p.add_argument("--device", default="cpu", help="Isaac Lab simulation and learning device (cpu, cuda); "
+                   "the MuJoCo backend runs on the CPU")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel under torchrun, either backend: one rank per GPU (cuda) or per process (cpu, gloo)")
     p.add_argument("--out", required=True, help="run folder (checkpoints, tensorboard, config)")
     p.add_argument("--resume", help="checkpoint to continue from (--iterations is then the run's total)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")

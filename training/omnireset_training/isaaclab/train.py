@@ -2,15 +2,14 @@
 by the same runner, gSDE actor and checkpoint format as the MuJoCo backend (so ``omnireset-train
 export`` and ``evaluate`` take its checkpoints unchanged).
 
-Multi-GPU (Isaac Lab's distributed path: one process and one simulation per GPU, gradients
-all-reduced by rsl_rl):
+Multi-GPU (one process and one simulation per GPU, gradients all-reduced by rsl_rl, rank 0
+writes; ``omnireset_training.rl.distributed``):
 
     torchrun --nnodes=1 --nproc_per_node=4 -m omnireset_training.cli train --backend isaaclab \\
         --device cuda --distributed --resets DATA --out runs/peg
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -18,19 +17,13 @@ import numpy as np
 import torch
 
 from omnireset_training.rl.config import TrainConfig
-
-
-def resolve_device(device: str, distributed: bool) -> str:
-    if distributed:
-        if not device.startswith("cuda"):
-            raise ValueError("--distributed needs --device cuda (one GPU per torchrun process)")
-        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    return device
+from omnireset_training.rl.distributed import Rank
 
 
 def train(cfg: TrainConfig, resets: str, out: Path, resume: str | None = None, device: str = "cpu",
-          distributed: bool = False) -> Path:
-    """Train ``cfg.max_iterations`` PPO iterations in Isaac Lab; returns the last checkpoint."""
+          rank: Rank = Rank()) -> Path | None:
+    """Train ``cfg.max_iterations`` PPO iterations in Isaac Lab (``cfg`` already per rank:
+    ``distributed.rank_config``); returns the last checkpoint, on rank 0 (the one that writes)."""
     import gymnasium as gym
     from isaaclab.app import launch_simulation
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
@@ -41,9 +34,6 @@ def train(cfg: TrainConfig, resets: str, out: Path, resume: str | None = None, d
     from omnireset_training.isaaclab.env_cfg import OmniResetEnvCfg
     from omnireset_training.rl.runner import OmniResetRunner
 
-    device = resolve_device(device, distributed)
-    rank = int(os.environ.get("RANK", 0)) if distributed else 0
-    cfg = replace(cfg, seed=cfg.seed + rank, env=replace(cfg.env, seed=cfg.env.seed + rank))
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     build_usd_assets()
@@ -52,11 +42,10 @@ def train(cfg: TrainConfig, resets: str, out: Path, resume: str | None = None, d
     with launch_simulation(env_cfg):
         env = RslRlVecEnvWrapper(gym.make("OmniReset-Peg-v0", cfg=env_cfg))
         env.successes = mdp.context(env.unwrapped).successes  # read by the runner's per-iteration record
-        log_dir = out if rank == 0 else out / f"rank_{rank}"
-        runner = OmniResetRunner(env, replace(cfg, eval_interval=0), log_dir, device=device)
+        runner = OmniResetRunner(env, replace(cfg, eval_interval=0), out if rank.is_main else None, device=device)
         if resume:
             runner.load(resume)
         runner.learn(cfg.max_iterations, init_at_random_ep_len=cfg.random_initial_episode_length and not resume,
-                     progress=rank == 0)
+                     progress=rank.is_main)
         env.close()
-    return Path(log_dir) / f"model_{runner.current_learning_iteration}.pt"
+    return out / f"model_{runner.current_learning_iteration}.pt" if rank.is_main else None

@@ -28,6 +28,7 @@ from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp.success import SuccessTracker
 from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import ResetSource
+from omnireset_training.rl import distributed
 from omnireset_training.rl.config import TrainConfig, rsl_rl_train_cfg
 
 
@@ -42,6 +43,16 @@ class OmniResetRunner(OnPolicyRunner):
         self._eval_env: OmniResetEnv | None = None
         self.history: list[dict] = []
         self.stopped_by: str | None = None  # the signal that ended the last learn() early
+
+    def _configure_multi_gpu(self) -> None:
+        """rsl_rl's multi-GPU set-up, for CPU ranks too (gloo): under torchrun every rank runs
+        its own environments, ``alg.update`` all-reduces the gradients (``cfg["multi_gpu"]``)."""
+        rank = distributed.from_environment()
+        self.gpu_world_size, self.gpu_global_rank, self.gpu_local_rank = rank.world_size, rank.rank, rank.local_rank
+        self.is_distributed = rank.distributed
+        self.cfg["multi_gpu"] = ({"global_rank": rank.rank, "local_rank": rank.local_rank, "world_size": rank.world_size}
+                                 if rank.distributed else None)
+        distributed.init_process_group(rank, self.device)
 
     # --- checkpoints ------------------------------------------------------------------------------
     def load(self, path, load_cfg=None, strict=True, map_location=None):
@@ -62,6 +73,8 @@ class OmniResetRunner(OnPolicyRunner):
             env.episode_length_buf = torch.randint_like(env.episode_length_buf, high=int(env.max_episode_length))
         obs = env.get_observations().to(self.device)
         alg.train_mode()
+        if self.is_distributed:  # every rank starts from rank 0's weights
+            alg.broadcast_parameters()
         self.logger.init_logging_writer()
         log_dir = Path(self.logger.log_dir) if self.logger.log_dir else None
         start = self.next_iteration
@@ -113,6 +126,8 @@ class OmniResetRunner(OnPolicyRunner):
             if stop.requested:
                 self.stopped_by = stop.requested
                 break
+        if self.is_distributed:
+            distributed.check_in_step([alg.get_policy(), alg.critic])
         if log_dir:
             self.save(str(log_dir / f"model_{self.current_learning_iteration}.pt"))
             self.logger.stop_logging_writer()
