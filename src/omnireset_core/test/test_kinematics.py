@@ -38,6 +38,24 @@ def test_batched_equals_single():
         np.testing.assert_allclose(J[i], Ji, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype_name", ["float64", "float32"])
+def test_torch_batch_stays_in_torch_and_equals_numpy(dtype_name):
+    """Training's batched worlds call the same FK in torch, on the tensors' device and dtype."""
+    torch = pytest.importorskip("torch")
+    tool = np.eye(4)
+    tool[:3, 3] = [0.0, 0.0, 0.17]
+    kin = URKinematics(UR7E, flange_T_tcp=tool)
+    q = np.random.default_rng(2).uniform(-3, 3, size=(9, 6))
+    T, J = kin.tcp_pose_and_jacobian(q)
+    dtype = getattr(torch, dtype_name)
+    Tt, Jt = kin.tcp_pose_and_jacobian(torch.as_tensor(q, dtype=dtype))
+    assert isinstance(Tt, torch.Tensor) and Tt.dtype == dtype and Jt.dtype == dtype and Tt.device.type == "cpu"
+    tol = 1e-12 if dtype_name == "float64" else 2e-5
+    np.testing.assert_allclose(Tt.numpy(), T, atol=tol)
+    np.testing.assert_allclose(Jt.numpy(), J, atol=tol)
+    np.testing.assert_allclose(kin.tcp_pose(torch.as_tensor(q)).numpy(), T, atol=1e-12)
+
+
 def test_calibration_deltas_move_the_flange_as_expected():
     q = np.array([0.1, -1.2, 1.4, -1.7, -1.57, 0.3])
     nominal = URKinematics(UR7E).tcp_pose(q)

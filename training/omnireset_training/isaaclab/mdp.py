@@ -101,8 +101,8 @@ def context(env) -> OmniResetContext:
 
 
 def _tcp(ctx: OmniResetContext, q_arm: torch.Tensor):
-    T, J = ctx.kinematics.tcp_pose_and_jacobian(q_arm.detach().cpu().double().numpy())
-    return torch.from_numpy(T).to(ctx.device), torch.from_numpy(J).to(ctx.device)
+    """b_T_tcp and the Jacobian in float64 on the env's device (the core's FK runs in torch)."""
+    return ctx.kinematics.tcp_pose_and_jacobian(q_arm.detach().to(F64))
 
 
 def _state_key(env) -> tuple[int, int]:

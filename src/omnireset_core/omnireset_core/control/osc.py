@@ -7,6 +7,7 @@ Gravity is compensated outside this law: by the UR controller under direct torqu
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -55,6 +56,16 @@ class OscGains:
         return tuple(2.0 * math.sqrt(k) * z for k, z in zip(self.kp, self.damping_ratio))
 
 
+@functools.lru_cache(maxsize=128)
+def _constant(values: tuple, xp, dev, dtype):
+    """``values`` as an array of ``xp`` on ``dev``, made once: on a GPU a host-to-device copy per
+    control step would stall the step (and rule out CUDA-graph capture)."""
+    out = xp.asarray(values, dtype=dtype, device=dev)
+    if hasattr(out, "flags"):  # numpy: shared between calls, so read-only
+        out.flags.writeable = False
+    return out
+
+
 def scaled_gains(gains: OscGains, kp_scale):
     """Per-world stiffness and damping (kp, kd), each (..., 6): ``gains``' stiffness times the
     scales ``kp_scale`` (..., 2) of the position and the rotation axes (the training's OSC gain
@@ -62,7 +73,7 @@ def scaled_gains(gains: OscGains, kp_scale):
     xp = array_namespace(kp_scale)
 
     def vec(values):
-        return xp.asarray(values, dtype=kp_scale.dtype, device=device(kp_scale))
+        return _constant(tuple(values), xp, device(kp_scale), kp_scale.dtype)
 
     per_axis = xp.concat((kp_scale[..., :1],) * 3 + (kp_scale[..., 1:2],) * 3, axis=-1)
     kp = vec(gains.kp) * per_axis
@@ -92,7 +103,7 @@ def osc_torque(jacobian_b, qd_radps, error, gains: OscGains, kp=None, kd=None):
     xp = array_namespace(jacobian_b, qd_radps, error)
 
     def vec(values):
-        return xp.asarray(values, dtype=error.dtype, device=device(error))
+        return _constant(tuple(values), xp, device(error), error.dtype)
 
     kp = vec(gains.kp) if kp is None else kp
     kd = vec(gains.kd) if kd is None else kd

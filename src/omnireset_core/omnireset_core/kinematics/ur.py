@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 _PI_2 = math.pi / 2
 
@@ -111,24 +112,25 @@ def inertia_matrix(ixx_iyy_izz_ixy_ixz_iyz) -> np.ndarray:
     return np.array([[ixx, ixy, ixz], [ixy, iyy, iyz], [ixz, iyz, izz]])
 
 
-def _dh_transforms(a, d, alpha, theta) -> np.ndarray:
-    """(..., 6, 4, 4) link transforms Rz(theta) Tz(d) Tx(a) Rx(alpha)."""
-    ct, st = np.cos(theta), np.sin(theta)
-    ca, sa = np.broadcast_to(np.cos(alpha), theta.shape), np.broadcast_to(np.sin(alpha), theta.shape)
-    a = np.broadcast_to(a, theta.shape)
-    d = np.broadcast_to(d, theta.shape)
-    zero, one = np.zeros_like(theta), np.ones_like(theta)
+def _dh_transforms(xp, a, d, alpha, theta):
+    """(..., 6, 4, 4) link transforms Rz(theta) Tz(d) Tx(a) Rx(alpha); ``theta`` (..., 6)."""
+    ct, st = xp.cos(theta), xp.sin(theta)
+    ca, sa = xp.broadcast_to(xp.cos(alpha), theta.shape), xp.broadcast_to(xp.sin(alpha), theta.shape)
+    a = xp.broadcast_to(a, theta.shape)
+    d = xp.broadcast_to(d, theta.shape)
+    zero, one = xp.zeros_like(theta), xp.ones_like(theta)
     rows = (
         (ct, -st * ca, st * sa, a * ct),
         (st, ct * ca, -ct * sa, a * st),
         (zero, sa, ca, d),
         (zero, zero, zero, one),
     )
-    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
+    return xp.stack([xp.stack(r, axis=-1) for r in rows], axis=-2)
 
 
 class URKinematics:
-    """FK and Jacobian of one (possibly calibrated) UR arm with a rigid tool.
+    """FK and Jacobian of one (possibly calibrated) UR arm with a rigid tool, written once for
+    numpy (the 500 Hz loop) and torch (batched, on the tensors' device: no host copy per call).
 
     ``flange_T_tcp`` is the 4x4 pose of the tool centre point in the flange frame.
     """
@@ -139,32 +141,48 @@ class URKinematics:
         self.flange_T_tcp = np.eye(4) if flange_T_tcp is None else np.asarray(flange_T_tcp, dtype=float)
         if self.flange_T_tcp.shape != (4, 4):
             raise ValueError(f"flange_T_tcp must be 4x4, got shape {self.flange_T_tcp.shape}")
+        self._constants: dict = {}  # (namespace, device, dtype) -> (a, d, alpha, theta0, flange_T_tcp)
 
-    def frames(self, q_rad: np.ndarray) -> np.ndarray:
+    def _arrays(self, q_rad):
+        xp = array_namespace(q_rad)
+        key = (xp.__name__, str(device(q_rad)), str(q_rad.dtype))
+        if key not in self._constants:
+            self._constants[key] = tuple(xp.asarray(c, dtype=q_rad.dtype, device=device(q_rad)) for c in
+                                         (self._a, self._d, self._alpha, self._theta0, self.flange_T_tcp))
+        return xp, self._constants[key]
+
+    def frames(self, q_rad):
         """(..., 7, 4, 4): b_T_i for i = 0 (base) .. 6 (flange)."""
-        q_rad = np.asarray(q_rad, dtype=float)
+        if not hasattr(q_rad, "device"):  # a list or a numpy scalar sequence
+            q_rad = np.asarray(q_rad, dtype=float)
         if q_rad.shape[-1] != 6:
-            raise ValueError(f"expected 6 joint angles, got shape {q_rad.shape}")
-        links = _dh_transforms(self._a, self._d, self._alpha, q_rad + self._theta0)
-        out = np.empty(q_rad.shape[:-1] + (7, 4, 4))
-        out[..., 0, :, :] = np.eye(4)
+            raise ValueError(f"expected 6 joint angles, got shape {tuple(q_rad.shape)}")
+        if isinstance(q_rad, np.ndarray) and q_rad.dtype != np.float64:
+            q_rad = q_rad.astype(np.float64)
+        xp, (a, d, alpha, theta0, _) = self._arrays(q_rad)
+        links = _dh_transforms(xp, a, d, alpha, q_rad + theta0)
+        out = xp.zeros(links.shape[:-3] + (7, 4, 4), dtype=q_rad.dtype, device=device(q_rad))
+        out[..., 0, :, :] = xp.eye(4, dtype=q_rad.dtype, device=device(q_rad))
         for i in range(6):
-            out[..., i + 1, :, :] = out[..., i, :, :] @ links[..., i, :, :]
+            out[..., i + 1, :, :] = xp.matmul(out[..., i, :, :], links[..., i, :, :])
         return out
 
-    def tcp_pose(self, q_rad: np.ndarray) -> np.ndarray:
+    def tcp_pose(self, q_rad):
         """(..., 4, 4) b_T_tcp."""
-        return self.frames(q_rad)[..., 6, :, :] @ self.flange_T_tcp
+        frames = self.frames(q_rad)
+        xp, constants = self._arrays(frames)
+        return xp.matmul(frames[..., 6, :, :], constants[4])
 
-    def tcp_pose_and_jacobian(self, q_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def tcp_pose_and_jacobian(self, q_rad):
         """b_T_tcp (..., 4, 4) and the geometric Jacobian (..., 6, 6), rows (v, omega) in frame b.
 
         Joint i turns about z of frame i-1, through its origin.
         """
         frames = self.frames(q_rad)
-        b_T_tcp = frames[..., 6, :, :] @ self.flange_T_tcp
+        xp, constants = self._arrays(frames)
+        b_T_tcp = xp.matmul(frames[..., 6, :, :], constants[4])
         axes = frames[..., :6, :3, 2]
         origins = frames[..., :6, :3, 3]
         lever = b_T_tcp[..., None, :3, 3] - origins
-        jac = np.concatenate((np.cross(axes, lever), axes), axis=-1)  # (..., 6 joints, 6)
-        return b_T_tcp, np.swapaxes(jac, -1, -2)
+        jac = xp.concat((xp.linalg.cross(axes, lever, axis=-1), axes), axis=-1)  # (..., 6 joints, 6)
+        return b_T_tcp, xp.matrix_transpose(jac)
