@@ -45,6 +45,16 @@ def measure(num_envs: int, steps: int, device: str) -> dict:
     return {"num_envs": num_envs, "device": device, "step_ms": 1e3 * dt / steps, "policy_steps_per_s": num_envs * steps / dt}
 
 
+def measure_in_subprocess(num_envs: int, steps: int, device: str) -> dict:
+    """``measure`` in a fresh process (one simulation per process); SystemExit with its output on failure."""
+    done = subprocess.run([sys.executable, __file__, "--one", "--num-envs", str(num_envs), "--steps", str(steps),
+                           "--device", device], capture_output=True, text=True)
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if not line:
+        sys.exit(f"num_envs={num_envs} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return json.loads(line[0][7:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 4, 16, 64])
@@ -57,12 +67,7 @@ def main() -> None:
         return
     rows = []
     for n in args.num_envs:
-        done = subprocess.run([sys.executable, __file__, "--one", "--num-envs", str(n), "--steps", str(args.steps),
-                               "--device", args.device], capture_output=True, text=True)
-        line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        if not line:
-            sys.exit(f"num_envs={n} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        rows.append(json.loads(line[0][7:]))
+        rows.append(measure_in_subprocess(n, args.steps, args.device))
         print(f"done {n} envs", file=sys.stderr)
     print(f"{'envs':>6} {'step [ms]':>10} {'policy steps/s':>15}")
     for r in rows:
