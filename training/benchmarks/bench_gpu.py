@@ -65,7 +65,8 @@ def main() -> None:
         print(f"done {n} envs", file=sys.stderr)
     print(f"\n{name}, torch {torch.__version__}, device {args.device}; exported expert at batch 1: "
           f"{policy_ms(module, 1, args.device):.3f} ms\n")
-    print("| envs | env step [ms] | policy steps/s | PPO update [s] | update transitions/s | exported expert, batch = envs [ms] |")
+    print("| envs | env step [ms] | policy steps/s | PPO update [s] | update transitions/s "
+          "| exported expert, batch = envs [ms] |")
     print("|---|---|---|---|---|---|")
     for n, env, ppo, ms in rows:
         step = f"{env['step_ms']:.1f}" if env else "-"

@@ -43,7 +43,7 @@ class CellPhysics:
         self.model = build_cell_model(self.cell, None, timestep_s=timestep_s)
         m = self.model
         self.num_worlds = num_worlds
-        self.kinematics = URKinematics(UR7E, FLANGE_T_TCP)
+        self.kinematics = URKinematics(UR7E, FLANGE_T_TCP, self.cell.arm.joint_placements())
 
         # Offsets into the state vector (time, qpos, qvel) and the control vector (ctrl, mocap).
         qpos0, qvel0 = 1, 1 + m.nq

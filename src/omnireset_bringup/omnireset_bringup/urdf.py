@@ -16,7 +16,6 @@ twin's slide joints; right mimics left). Visuals are simple cylinders and boxes.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,9 @@ import numpy as np
 
 from omnireset_core.config import check_finite_vector, read_yaml
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES, FINGER_SPEED_MPS, FINGER_TRAVEL_M, MAX_FORCE_N
+from omnireset_core.kinematics.calibration import joint_placements_from_file, robot_kinematics_file
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters, inertia_matrix
+from omnireset_core.kinematics.ur import dh_joint_placements, dh_link_transforms
 from omnireset_core.rotations import matrix_to_rpy, quat_to_matrix, rotvec_to_quat
 
 BASE_LINK = "base"
@@ -56,16 +57,6 @@ class CameraMount:
 
 
 # --- small transform helpers ------------------------------------------------------------
-def _rot_x(angle: float) -> np.ndarray:
-    c, s = math.cos(angle), math.sin(angle)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-
-
-def _rot_z(angle: float) -> np.ndarray:
-    c, s = math.cos(angle), math.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
 def _transform(rot=None, pos=(0.0, 0.0, 0.0)) -> np.ndarray:
     out = np.eye(4)
     if rot is not None:
@@ -138,26 +129,12 @@ def _fixed_joint(name: str, parent: str, child: str, T: np.ndarray) -> str:
 
 
 # --- the model --------------------------------------------------------------------------
-def link_fixed_transforms(params: URParameters) -> tuple[np.ndarray, ...]:
-    """Tz(d_i) Tx(a_i) Rx(alpha_i), calibration applied: DH frame i in link{i+1}."""
-    a, d, alpha, _ = params.dh()
-    return tuple(_transform(pos=(0.0, 0.0, d[i])) @ _transform(pos=(a[i], 0.0, 0.0)) @ _transform(_rot_x(alpha[i]))
-                 for i in range(6))
-
-
-def joint_placements(params: URParameters) -> tuple[np.ndarray, ...]:
-    """Seven 4x4 origins: of each arm joint in its parent link, then of the flange in link6."""
-    theta0 = params.dh()[3]
-    fixed = link_fixed_transforms(params)
-    out = [_transform(_rot_z(theta0[0]))]
-    out += [fixed[i] @ _transform(_rot_z(theta0[i + 1])) for i in range(5)]
-    out.append(fixed[5])
-    return tuple(out)
-
-
 def generate_urdf(params: URParameters = UR7E, flange_T_tcp: np.ndarray | None = None,
-                  cameras: Sequence[CameraMount] = (), robot_name: str = "omnireset_ur7e") -> str:
-    """URDF text of the arm with gripper, TCP and optional camera frames.
+                  cameras: Sequence[CameraMount] = (), robot_name: str = "omnireset_ur7e",
+                  joint_placements: np.ndarray | None = None) -> str:
+    """URDF text of the arm with gripper, TCP and optional camera frames. The joint origins are
+    ``joint_placements`` (the robot's calibration file, ``calibration.JointOrigins``) or the DH
+    table's; links' masses and inertias are placed by the DH table.
 
     ``flange_T_tcp`` (4x4) defaults to the 2F-85 pad centre, 0.155 m along flange z.
     """
@@ -166,8 +143,8 @@ def generate_urdf(params: URParameters = UR7E, flange_T_tcp: np.ndarray | None =
     flange_T_tcp = np.asarray(flange_T_tcp, dtype=float)
     if flange_T_tcp.shape != (4, 4) or not np.all(np.isfinite(flange_T_tcp)):
         raise ValueError(f"flange_T_tcp must be a finite 4x4 matrix, got {flange_T_tcp!r}")
-    placements = joint_placements(params)
-    fixed = link_fixed_transforms(params)
+    placements = dh_joint_placements(params) if joint_placements is None else joint_placements
+    fixed = dh_link_transforms(params)
     parts = [
         '<material name="arm_grey"><color rgba="0.7 0.72 0.75 1"/></material>',
         '<material name="gripper_black"><color rgba="0.15 0.15 0.15 1"/></material>',
@@ -256,11 +233,14 @@ def cameras_from_yaml(path: str | Path) -> tuple[CameraMount, ...]:
 
 
 def urdf_from_config(config_dir: str | Path, params: URParameters = UR7E) -> str:
-    """The URDF for a config directory: TCP from robot.yaml, camera frames from cameras.yaml."""
+    """The URDF for a config directory: TCP and kinematics file from robot.yaml, camera frames
+    from cameras.yaml."""
     config_dir = Path(config_dir)
     cameras_yaml = config_dir / "cameras.yaml"
     cameras = cameras_from_yaml(cameras_yaml) if cameras_yaml.is_file() else ()
-    return generate_urdf(params, flange_T_tcp_from_robot_yaml(config_dir / "robot.yaml"), cameras)
+    robot_yaml = config_dir / "robot.yaml"
+    return generate_urdf(params, flange_T_tcp_from_robot_yaml(robot_yaml), cameras,
+                         joint_placements=joint_placements_from_file(robot_kinematics_file(robot_yaml)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,12 @@
 """config/robot.yaml -> driver configs: sections ``robot``, ``gripper``, ``cameras`` (role -> settings)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
 from omnireset_core.config import from_dict, read_yaml
+from omnireset_core.kinematics.calibration import robot_kinematics_file
 
 from omnireset_drivers.realsense_camera import RealSenseConfig
 from omnireset_drivers.robotiq_socket import RobotiqConfig
@@ -51,5 +52,7 @@ def hardware_config_from_dict(data: dict, where: str = "robot.yaml") -> Hardware
 
 
 def load_hardware_config(path: str | Path) -> HardwareConfig:
+    """robot.yaml, with ``robot.kinematics_file`` resolved against its folder (and checked to exist)."""
     path = Path(path)
-    return hardware_config_from_dict(read_yaml(path), path.name)
+    hw = hardware_config_from_dict(read_yaml(path), path.name)
+    return replace(hw, robot=replace(hw.robot, kinematics_file=robot_kinematics_file(path)))

@@ -50,6 +50,9 @@ class URRtdeConfig:
     rt_priority: int = 0  # ur_rtde receive/control thread real-time priority; 0 = library default
     check_polyscope: bool = True  # refuse a PolyScope too old for this ur_rtde's direct torque (dashboard server)
     dashboard_port: int = DASHBOARD_PORT
+    # the robot's own kinematics (its ur_calibration YAML) for the controller, the twin and the URDF;
+    # relative to robot.yaml's folder; '' = the nominal UR7e DH table
+    kinematics_file: str = ""
 
     def __post_init__(self):
         if not isinstance(self.robot_ip, str) or not self.robot_ip.strip():

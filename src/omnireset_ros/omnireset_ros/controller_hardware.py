@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from omnireset_core.interfaces import Gripper, HardwareError, Robot
+from omnireset_core.kinematics.calibration import joint_placements_from_file
 from omnireset_core.kinematics.ur import UR7E, URKinematics
 from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
 from omnireset_sim.assets.objects import TWIN_OBJECTS
@@ -67,6 +68,16 @@ class SimBackend(Backend):
             return {name: self.cell.object_pose(name) for name in TWIN_OBJECTS}
 
 
+def robot_kinematics(robot_cfg) -> URKinematics:
+    """The controller's FK on the real robot: its calibration file (``kinematics_file``) or the
+    nominal UR7e, with the TCP of ``tcp_offset_m_rad``."""
+    flange_T_tcp = np.eye(4)
+    offset = np.asarray(robot_cfg.tcp_offset_m_rad, dtype=float)
+    flange_T_tcp[:3, :3] = quat_to_matrix(rotvec_to_quat(offset[3:]))
+    flange_T_tcp[:3, 3] = offset[:3]
+    return URKinematics(UR7E, flange_T_tcp, joint_placements_from_file(robot_cfg.kinematics_file))
+
+
 class RealBackend(Backend):
     """URRtdeRobot (direct torque) + RobotiqGripper (URCap socket), from robot.yaml."""
 
@@ -80,11 +91,7 @@ class RealBackend(Backend):
             if gripper_cfg.host == robot_cfg.robot_ip:
                 gripper_cfg = dataclasses.replace(gripper_cfg, host=robot_ip)
             robot_cfg = dataclasses.replace(robot_cfg, robot_ip=robot_ip)
-        flange_T_tcp = np.eye(4)
-        offset = np.asarray(robot_cfg.tcp_offset_m_rad, dtype=float)
-        flange_T_tcp[:3, :3] = quat_to_matrix(rotvec_to_quat(offset[3:]))
-        flange_T_tcp[:3, 3] = offset[:3]
-        self.kinematics = URKinematics(UR7E, flange_T_tcp)
+        self.kinematics = robot_kinematics(robot_cfg)
         self.robot = URRtdeRobot(robot_cfg)
         self.gripper = RobotiqGripper(gripper_cfg)
         self.description = f"UR7e at {robot_cfg.robot_ip}, Robotiq at {gripper_cfg.host}:{gripper_cfg.port}"

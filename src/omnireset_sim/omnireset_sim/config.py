@@ -11,8 +11,11 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 
 from omnireset_core.config import check_finite_vector, check_int, check_positive, check_range, from_dict, read_yaml
+from omnireset_core.kinematics.calibration import joint_placements_from_file, robot_kinematics_file
 
 CONFIG_DIR_ENV = "OMNIRESET_CONFIG_DIR"
 ROBOTIQ_FORCE_RANGE_N = (20.0, 235.0)
@@ -77,6 +80,10 @@ class ArmConfig:
     damping_Nms_per_rad: tuple[float, ...] = (1.0, 1.0, 1.0, 0.2, 0.2, 0.2)  # viscous joint friction
     frictionloss_Nm: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # Coulomb joint friction
     motor_delay_steps: int = 0  # control periods between a torque command and its effect
+    # The robot's own kinematics (a ur_calibration YAML), '' = the nominal DH table. load_cell_config
+    # takes it from robot.yaml's robot.kinematics_file beside cell.yaml: one file for the twin,
+    # the controller and the URDF.
+    kinematics_file: str = ""
     # Joint-space hold (the UR's own position control after hold_position()).
     hold_kp_Nm_per_rad: tuple[float, ...] = (3000.0, 3000.0, 3000.0, 300.0, 300.0, 300.0)
     hold_kd_Nms_per_rad: tuple[float, ...] = (150.0, 150.0, 150.0, 15.0, 15.0, 15.0)
@@ -91,6 +98,12 @@ class ArmConfig:
         check_finite_vector("ArmConfig.hold_kp_Nm_per_rad", self.hold_kp_Nm_per_rad, 6, positive=True)
         check_finite_vector("ArmConfig.hold_kd_Nms_per_rad", self.hold_kd_Nms_per_rad, 6, positive=True)
         check_finite_vector("ArmConfig.home_q_rad", self.home_q_rad, 6)
+        if not isinstance(self.kinematics_file, str):
+            raise ValueError(f"ArmConfig.kinematics_file must be a path string, got {self.kinematics_file!r}")
+
+    def joint_placements(self) -> np.ndarray | None:
+        """The kinematic chain of ``kinematics_file`` for ``URKinematics`` and the MJCF; None: nominal."""
+        return joint_placements_from_file(self.kinematics_file)
 
 
 @dataclass(frozen=True)
@@ -268,6 +281,9 @@ def load_cell_config(path: str | Path | None = None, dynamics: str | Path | None
     joint dynamics identified by ``omnireset-train sysid-identify``) whose fields replace the cell's."""
     path = Path(path) if path is not None else config_dir() / "cell.yaml"
     data = read_yaml(path)
+    kinematics = robot_kinematics_file(path.parent / "robot.yaml")
+    if kinematics:
+        data = {**data, "arm": {**(data.get("arm") or {}), "kinematics_file": kinematics}}
     if dynamics is not None:
         overlay = read_yaml(dynamics, "joint dynamics")
         if set(overlay) != {"arm"} or not isinstance(overlay["arm"], dict):

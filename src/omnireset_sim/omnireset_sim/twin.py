@@ -44,7 +44,7 @@ class TwinCell:
         self.model = build_cell_model(self.config, cameras, params, timestep_s)
         self.data = mujoco.MjData(self.model)
         self.lock = threading.RLock()
-        self.kinematics = URKinematics(params, robotiq.FLANGE_T_TCP)
+        self.kinematics = URKinematics(params, robotiq.FLANGE_T_TCP, self.config.arm.joint_placements())
         m = self.model
         self.arm_qpos_adr = np.array([m.joint(n).qposadr[0] for n in JOINT_NAMES])
         self.arm_dof_adr = np.array([m.joint(n).dofadr[0] for n in JOINT_NAMES])

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from omnireset_core.config import read_yaml
+from omnireset_core.kinematics.ur import URKinematics
 from omnireset_core.rotations import rpy_to_matrix
 
 LINKS = ("shoulder", "upper_arm", "forearm", "wrist_1", "wrist_2", "wrist_3")  # the joint after each
@@ -42,19 +43,14 @@ class JointOrigins:
             raise ValueError(f"JointOrigins.origins must be 6 x (x, y, z, roll, pitch, yaw) finite numbers, "
                              f"got {self.origins!r}")
 
+    def joint_placements(self) -> np.ndarray:
+        """(7, 4, 4) the arm as ``URKinematics`` takes it: each joint's origin in its parent link,
+        then tool0 (the flange) in wrist 3."""
+        return np.stack([_origin(*o) for o in self.origins] + [WRIST3_T_TOOL0])
+
     def tool0(self, q_rad) -> np.ndarray:
         """(..., 4, 4) b_T_tool0 at joint angles ``q_rad`` (..., 6)."""
-        q = np.asarray(q_rad, dtype=float)
-        if q.shape[-1] != 6:
-            raise ValueError(f"expected 6 joint angles, got shape {q.shape}")
-        T = np.broadcast_to(np.eye(4), q.shape[:-1] + (4, 4)).copy()
-        for i, origin in enumerate(self.origins):
-            c, s = np.cos(q[..., i]), np.sin(q[..., i])
-            turn = np.zeros(q.shape[:-1] + (4, 4))
-            turn[..., 0, 0], turn[..., 0, 1], turn[..., 1, 0], turn[..., 1, 1] = c, -s, s, c
-            turn[..., 2, 2] = turn[..., 3, 3] = 1.0
-            T = T @ _origin(*origin) @ turn
-        return T @ WRIST3_T_TOOL0
+        return URKinematics(joint_placements=self.joint_placements()).tcp_pose(q_rad)
 
 
 def load_ur_calibration(path: str | Path) -> JointOrigins:
@@ -73,3 +69,26 @@ def load_ur_calibration(path: str | Path) -> JointOrigins:
             raise ValueError(f"UR calibration file {path}: kinematics.{link} needs numbers for {missing}")
         origins.append(tuple(float(entry[k]) for k in _KEYS))
     return JointOrigins(tuple(origins), str(kin.get("hash", "")))
+
+
+def joint_placements_from_file(path: str | Path | None) -> np.ndarray | None:
+    """``URKinematics``' ``joint_placements`` from a ur_calibration YAML; None for '' or None
+    (then the nominal DH table is used)."""
+    return load_ur_calibration(path).joint_placements() if path else None
+
+
+def robot_kinematics_file(robot_yaml: str | Path) -> str:
+    """robot.yaml's ``robot.kinematics_file`` (the robot's ur_calibration YAML), resolved against
+    robot.yaml's folder; '' when the file or the key is absent (nominal kinematics)."""
+    robot_yaml = Path(robot_yaml)
+    if not robot_yaml.is_file():
+        return ""
+    value = (read_yaml(robot_yaml, "hardware config").get("robot") or {}).get("kinematics_file", "")
+    if not isinstance(value, str):
+        raise ValueError(f"{robot_yaml.name}: robot.kinematics_file must be a path string, got {value!r}")
+    if not value:
+        return ""
+    resolved = (robot_yaml.parent / value).resolve()
+    if not resolved.is_file():
+        raise ValueError(f"{robot_yaml.name}: robot.kinematics_file {value!r}: no such file ({resolved})")
+    return str(resolved)

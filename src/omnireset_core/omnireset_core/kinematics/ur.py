@@ -112,75 +112,101 @@ def inertia_matrix(ixx_iyy_izz_ixy_ixz_iyz) -> np.ndarray:
     return np.array([[ixx, ixy, ixz], [ixy, iyy, iyz], [ixz, iyz, izz]])
 
 
-def _dh_transforms(xp, a, d, alpha, theta):
-    """(..., 6, 4, 4) link transforms Rz(theta) Tz(d) Tx(a) Rx(alpha); ``theta`` (..., 6)."""
-    ct, st = xp.cos(theta), xp.sin(theta)
-    ca, sa = xp.broadcast_to(xp.cos(alpha), theta.shape), xp.broadcast_to(xp.sin(alpha), theta.shape)
-    a = xp.broadcast_to(a, theta.shape)
-    d = xp.broadcast_to(d, theta.shape)
-    zero, one = xp.zeros_like(theta), xp.ones_like(theta)
-    rows = (
-        (ct, -st * ca, st * sa, a * ct),
-        (st, ct * ca, -ct * sa, a * st),
-        (zero, sa, ca, d),
-        (zero, zero, zero, one),
-    )
-    return xp.stack([xp.stack(r, axis=-1) for r in rows], axis=-2)
+def _rot_z(angle_rad: float) -> np.ndarray:
+    c, s = math.cos(angle_rad), math.sin(angle_rad)
+    out = np.eye(4)
+    out[:2, :2] = ((c, -s), (s, c))
+    return out
+
+
+def _dh_link(a_m: float, d_m: float, alpha_rad: float) -> np.ndarray:
+    """Tz(d) Tx(a) Rx(alpha)."""
+    c, s = math.cos(alpha_rad), math.sin(alpha_rad)
+    return np.array([[1.0, 0.0, 0.0, a_m], [0.0, c, -s, 0.0], [0.0, s, c, d_m], [0.0, 0.0, 0.0, 1.0]])
+
+
+def dh_link_transforms(params: URParameters) -> np.ndarray:
+    """(6, 4, 4): Tz(d_i) Tx(a_i) Rx(alpha_i), calibration applied: DH frame i in the frame of
+    joint i after its rotation (where each link's centre of mass and inertia are given)."""
+    a, d, alpha, _ = params.dh()
+    return np.stack([_dh_link(a[i], d[i], alpha[i]) for i in range(6)])
+
+
+def dh_joint_placements(params: URParameters) -> np.ndarray:
+    """(7, 4, 4) fixed transforms C_0..C_6 of the arm as a joint chain,
+    b_T_flange = C_0 Rz(q_1) C_1 Rz(q_2) ... Rz(q_6) C_6: C_i is joint i+1's frame in link i's
+    (the URDF joint origins; C_0 in the base, C_6 the flange in link 6). From the DH table:
+    C_0 = Rz(theta0_1), C_i = Tz(d_i) Tx(a_i) Rx(alpha_i) Rz(theta0_i+1), C_6 = Tz(d_6) Tx(a_6) Rx(alpha_6)."""
+    theta0 = params.dh()[3]
+    links = dh_link_transforms(params)
+    return np.stack([_rot_z(theta0[0])] + [links[i] @ _rot_z(theta0[i + 1]) for i in range(5)] + [links[5]])
 
 
 class URKinematics:
-    """FK and Jacobian of one (possibly calibrated) UR arm with a rigid tool, written once for
-    numpy (the 500 Hz loop) and torch (batched, on the tensors' device: no host copy per call).
+    """FK and Jacobian of one UR arm with a rigid tool, written once for numpy (the 500 Hz loop)
+    and torch (batched, on the tensors' device: no host copy per call).
 
+    The arm is a chain of fixed transforms and joint turns about z (``dh_joint_placements``): from
+    the DH table (``params``, DH calibration deltas applied) or, given ``joint_placements``
+    (7, 4, 4), from the robot's own calibration file (``calibration.JointOrigins``).
     ``flange_T_tcp`` is the 4x4 pose of the tool centre point in the flange frame.
     """
 
-    def __init__(self, params: URParameters = UR7E, flange_T_tcp: np.ndarray | None = None):
+    def __init__(self, params: URParameters = UR7E, flange_T_tcp: np.ndarray | None = None,
+                 joint_placements: np.ndarray | None = None):
         self.params = params
-        self._a, self._d, self._alpha, self._theta0 = params.dh()
+        chain = dh_joint_placements(params) if joint_placements is None else np.asarray(joint_placements, dtype=float)
+        if chain.shape != (7, 4, 4) or not np.all(np.isfinite(chain)):
+            raise ValueError(f"joint_placements must be seven finite 4x4 transforms, got shape {chain.shape}")
+        self.joint_placements = chain
         self.flange_T_tcp = np.eye(4) if flange_T_tcp is None else np.asarray(flange_T_tcp, dtype=float)
         if self.flange_T_tcp.shape != (4, 4):
             raise ValueError(f"flange_T_tcp must be 4x4, got shape {self.flange_T_tcp.shape}")
-        self._constants: dict = {}  # (namespace, device, dtype) -> (a, d, alpha, theta0, flange_T_tcp)
+        self._constants: dict = {}  # (namespace, device, dtype) -> (joint placements, flange_T_tcp)
 
     def _arrays(self, q_rad):
         xp = array_namespace(q_rad)
         key = (xp.__name__, str(device(q_rad)), str(q_rad.dtype))
         if key not in self._constants:
-            self._constants[key] = tuple(xp.asarray(c, dtype=q_rad.dtype, device=device(q_rad)) for c in
-                                         (self._a, self._d, self._alpha, self._theta0, self.flange_T_tcp))
+            self._constants[key] = tuple(xp.asarray(c, dtype=q_rad.dtype, device=device(q_rad))
+                                         for c in (self.joint_placements, self.flange_T_tcp))
         return xp, self._constants[key]
 
     def frames(self, q_rad):
-        """(..., 7, 4, 4): b_T_i for i = 0 (base) .. 6 (flange)."""
-        if not hasattr(q_rad, "device"):  # a list or a numpy scalar sequence
+        """(..., 7, 4, 4): b_T of joint i's frame before its turn, i = 1..6 (its z is the joint
+        axis), then of the flange."""
+        if not hasattr(q_rad, "device"):  # a list or a tuple
             q_rad = np.asarray(q_rad, dtype=float)
         if q_rad.shape[-1] != 6:
             raise ValueError(f"expected 6 joint angles, got shape {tuple(q_rad.shape)}")
         if isinstance(q_rad, np.ndarray) and q_rad.dtype != np.float64:
             q_rad = q_rad.astype(np.float64)
-        xp, (a, d, alpha, theta0, _) = self._arrays(q_rad)
-        links = _dh_transforms(xp, a, d, alpha, q_rad + theta0)
-        out = xp.zeros(links.shape[:-3] + (7, 4, 4), dtype=q_rad.dtype, device=device(q_rad))
-        out[..., 0, :, :] = xp.eye(4, dtype=q_rad.dtype, device=device(q_rad))
+        xp, (chain, _) = self._arrays(q_rad)
+        c, s = xp.cos(q_rad)[..., None], xp.sin(q_rad)[..., None]  # (..., 6, 1)
+        after = chain[1:]  # C_1..C_6; Rz(q_i) @ C_i row by row:
+        rows = (c * after[:, 0] - s * after[:, 1], s * after[:, 0] + c * after[:, 1],
+                xp.broadcast_to(after[:, 2], c.shape[:-1] + (4,)), xp.broadcast_to(after[:, 3], c.shape[:-1] + (4,)))
+        turned = xp.stack(rows, axis=-2)  # (..., 6, 4, 4)
+        out = xp.zeros(q_rad.shape[:-1] + (7, 4, 4), dtype=q_rad.dtype, device=device(q_rad))
+        out[..., 0, :, :] = chain[0]
         for i in range(6):
-            out[..., i + 1, :, :] = xp.matmul(out[..., i, :, :], links[..., i, :, :])
+            out[..., i + 1, :, :] = xp.matmul(out[..., i, :, :], turned[..., i, :, :])
         return out
 
     def tcp_pose(self, q_rad):
         """(..., 4, 4) b_T_tcp."""
         frames = self.frames(q_rad)
-        xp, constants = self._arrays(frames)
-        return xp.matmul(frames[..., 6, :, :], constants[4])
+        xp, (_, flange_T_tcp) = self._arrays(frames)
+        return xp.matmul(frames[..., 6, :, :], flange_T_tcp)
 
     def tcp_pose_and_jacobian(self, q_rad):
         """b_T_tcp (..., 4, 4) and the geometric Jacobian (..., 6, 6), rows (v, omega) in frame b.
 
-        Joint i turns about z of frame i-1, through its origin.
+        Joint i turns about z of its frame, through its origin.
         """
         frames = self.frames(q_rad)
-        xp, constants = self._arrays(frames)
-        b_T_tcp = xp.matmul(frames[..., 6, :, :], constants[4])
+        xp, (_, flange_T_tcp) = self._arrays(frames)
+        b_T_tcp = xp.matmul(frames[..., 6, :, :], flange_T_tcp)
         axes = frames[..., :6, :3, 2]
         origins = frames[..., :6, :3, 3]
         lever = b_T_tcp[..., None, :3, 3] - origins

@@ -64,7 +64,7 @@ def build_cell_xml(
     gripper = robotiq.gripper_body_xml(
         grip.grip_force_N, grip.finger_speed_mps, grip.pad_friction, grip.drive_reflected_mass_kg, flange_cams
     )
-    arm = arm_bodies_xml(params, cell.arm, gripper)
+    arm = arm_bodies_xml(params, cell.arm, gripper, joint_placements=cell.arm.joint_placements())
     near = min((c.near_m for c in cams), default=0.01)
     far = max((c.far_m for c in cams), default=5.0)
     size = max((max(c.width_px, c.height_px) for c in cams), default=640)

@@ -11,16 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES, URParameters, inertia_matrix
+from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES
+from omnireset_core.kinematics.ur import URParameters, dh_joint_placements, dh_link_transforms, inertia_matrix
 from omnireset_sim.assets.mjcf import (
     CONTACT_ARM,
     capsule_between,
     cylinder_between,
     fmt,
     pose_attrs,
-    rot_x,
-    rot_z,
-    transform,
 )
 
 if TYPE_CHECKING:
@@ -83,30 +81,24 @@ def _inertial_xml(params: URParameters, i: int, com_body, R_body_dh) -> str:
     return f'<inertial pos="{fmt(com_body)}" mass="{params.link_mass_kg[i]:.17g}" fullinertia="{fmt(six)}"/>'
 
 
-def link_fixed_transforms(params: URParameters) -> np.ndarray:
-    """(6, 4, 4): Tz(d_i) Tx(a_i) Rx(alpha_i), calibration applied."""
-    a, d, alpha, _ = params.dh()
-    out = np.empty((6, 4, 4))
-    for i in range(6):
-        out[i] = transform(pos=(0, 0, d[i])) @ transform(pos=(a[i], 0, 0)) @ transform(rot_x(alpha[i]))
-    return out
-
-
 def arm_bodies_xml(
     params: URParameters,
     joints: ArmConfig,
     flange_children: str = "",
     rgba: str = "0.7 0.72 0.75 1",
+    joint_placements: np.ndarray | None = None,
 ) -> str:
     """Nested <body> text of links 1..6 (joint armature and friction from ``joints``) plus the
-    ``flange`` body (DH frame 6) and its children."""
-    _, _, _, theta0 = params.dh()
-    fixed = link_fixed_transforms(params)
+    ``flange`` body (DH frame 6) and its children. The bodies sit where ``joint_placements`` (a
+    calibration file's chain) puts them, else where the DH table does; each link's mass, inertia
+    and shapes are placed by the DH table."""
+    placements = dh_joint_placements(params) if joint_placements is None else joint_placements
+    fixed = dh_link_transforms(params)
     lo, hi = params.joint_lower_rad, params.joint_upper_rad
     geom_attrs = f'{CONTACT_ARM} rgba="{rgba}" group="1"'
     opening, closing = [], []
-    parent_T_body = transform(rot_z(theta0[0]))
     for i in range(6):
+        parent_T_body = placements[i]
         R_fix = fixed[i][:3, :3]
         # Inertial: COM and principal axes given in DH frame i, which is ``fixed[i]`` in this body.
         com_body = fixed[i] @ np.r_[params.link_com_m[i], 1.0]
@@ -126,9 +118,7 @@ def arm_bodies_xml(
             + "\n".join("  " + g for g in geoms)
         )
         closing.append("</body>")
-        # Next body: DH frame i, then the next joint's calibration offset.
-        parent_T_body = fixed[i] @ transform(rot_z(theta0[i + 1])) if i < 5 else fixed[i]
-    flange = f'<body name="{FLANGE_BODY}" {pose_attrs(parent_T_body)} gravcomp="1">\n' \
+    flange = f'<body name="{FLANGE_BODY}" {pose_attrs(placements[6])} gravcomp="1">\n' \
              f'  <site name="tool0" size="0.005" rgba="1 0 0 1" group="4"/>\n{flange_children}\n</body>'
     return "\n".join(opening) + "\n" + flange + "\n" + "\n".join(reversed(closing))
 
