@@ -19,13 +19,16 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from omnireset_core.config import check_finite_vector, check_int, check_positive, check_range
 from omnireset_core.interfaces import HardwareError, JointState, Robot
+from omnireset_core.kinematics.calibration import load_ur_calibration
 from omnireset_drivers.ur_dashboard import DASHBOARD_PORT, MIN_POLYSCOPE_FOR_UR_RTDE, check_polyscope, parse_version
+from omnireset_drivers.ur_primary import PRIMARY_PORT, check_calibration
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class URRtdeConfig:
     # the robot's own kinematics (its ur_calibration YAML) for the controller, the twin and the URDF;
     # relative to robot.yaml's folder; '' = the nominal UR7e DH table
     kinematics_file: str = ""
+    check_calibration: bool = True  # refuse a kinematics_file whose hash is not this robot's (primary interface)
+    primary_port: int = PRIMARY_PORT
 
     def __post_init__(self):
         if not isinstance(self.robot_ip, str) or not self.robot_ip.strip():
@@ -72,6 +77,9 @@ class URRtdeConfig:
         check_int("urcap_port", self.urcap_port, 1, 65535)
         check_int("rt_priority", self.rt_priority, 0, 99)
         check_int("dashboard_port", self.dashboard_port, 1, 65535)
+        check_int("primary_port", self.primary_port, 1, 65535)
+        if not isinstance(self.check_calibration, bool):
+            raise ValueError(f"check_calibration must be true or false, got {self.check_calibration!r}")
         if not isinstance(self.check_polyscope, bool):
             raise ValueError(f"check_polyscope must be true or false, got {self.check_polyscope!r}")
 
@@ -227,6 +235,7 @@ class URRtdeRobot(Robot):
         self._torque_active = False  # torques sent since the script was (re)started
         self._script_stopped = False  # hold_position ended the control script
         self.polyscope_version: tuple[int, int, int] | None = None  # read at connect
+        self.calibration_hash: str | None = None  # checked at connect when kinematics_file is set
 
     @property
     def connected(self) -> bool:
@@ -262,6 +271,10 @@ class URRtdeRobot(Robot):
         if cfg.check_polyscope and not self.read_only:  # before anything is uploaded
             self.polyscope_version = check_polyscope(ip, installed_ur_rtde_version(rtde_control),
                                                      cfg.dashboard_port, cfg.connect_timeout_s)
+        if cfg.kinematics_file and cfg.check_calibration:  # the controller's FK must be this robot's
+            self.calibration_hash = check_calibration(ip, load_ur_calibration(cfg.kinematics_file).hash,
+                                                      Path(cfg.kinematics_file).name, cfg.primary_port,
+                                                      cfg.connect_timeout_s)
         try:
             receive = rtde_receive.RTDEReceiveInterface(ip, float(cfg.rate_hz))
         except RuntimeError as exc:
