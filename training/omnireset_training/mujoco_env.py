@@ -13,7 +13,7 @@ import torch
 from tensordict import TensorDict
 from rsl_rl.env import VecEnv
 
-from omnireset_core.control.action import action_to_target
+from omnireset_core.control.action import action_to_target, switch_gripper
 from omnireset_core.control.osc import scaled_gains
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_core.spec.contract import default_actor_observation
@@ -52,6 +52,7 @@ class OmniResetEnv(VecEnv):
         self.action = torch.zeros(n, 7, dtype=F64)
         self.last_action = torch.zeros(n, 7, dtype=F64)
         self.gripper_closed = torch.zeros(n, dtype=torch.bool)
+        self.gripper_asks = torch.zeros(n, dtype=torch.long)  # consecutive actions asking for the other state
         self.reset_type = torch.zeros(n, dtype=torch.long)
         self.history = ObservationHistory(n, self.obs_spec.history, self.obs_spec.step_dim)
         self.successes = SuccessTracker(cfg.success_window)
@@ -79,7 +80,9 @@ class OmniResetEnv(VecEnv):
         self.action.copy_(a)
         s = self._state
         target_pos, target_quat, close = action_to_target(a, s.tcp_pos_b_m, s.tcp_quat_b_wxyz, self.action_scale)
+        close, asks = switch_gripper(close, self.gripper_closed, self.gripper_asks, cfg.action.gripper_switch_steps)
         self.gripper_closed.copy_(close)
+        self.gripper_asks.copy_(asks)
         self.physics.set_gripper(close.numpy())
         kp, kd = scaled_gains(cfg.gains, self.kp_scale)
         self.physics.step_osc(target_pos.numpy(), target_quat.numpy(), kp.numpy(), kd.numpy(), cfg.gains,
@@ -135,6 +138,7 @@ class OmniResetEnv(VecEnv):
         t = torch.as_tensor(ids, dtype=torch.long)
         self.reset_type[t] = torch.as_tensor(type_ids, dtype=torch.long)
         self.gripper_closed[t] = torch.as_tensor(np.asarray(states["gripper_closed"], dtype=bool))
+        self.gripper_asks[t] = 0
         self.episode_length_buf[t] = 0
         self.action[t] = 0.0
         self.last_action[t] = 0.0

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from omnireset_core.spec import ActionSpec
 from omnireset_training.env_config import EnvConfig, RandomizationConfig
 from omnireset_training.mujoco_env import OmniResetEnv
 from omnireset_training.reset_source import RESET_TYPES, InMemoryResets, ResetSampler, load_resets
@@ -65,6 +66,25 @@ def test_grasped_peg_stays_in_the_gripper(toy_resets):
         env.step(hold_action(env))
     rel = env._state.insertive_pos_b_m - env._state.tcp_pos_b_m
     assert (rel - rel0).norm(dim=-1).max() < 2e-3
+
+
+def test_the_gripper_opens_after_the_configured_number_of_asks(toy_resets):
+    """ActionSpec.gripper_switch_steps 3: held pegs stay held through two actions asking to open
+    (or one interrupted by a close), and the fingers open on the third in a row."""
+    env = make_env(toy_resets, reset_probabilities={"stable_grasp": 1.0}, randomization=NO_DR,
+                   action=ActionSpec(gripper_switch_steps=3))
+    opening = torch.zeros(env.num_envs, 7)
+    opening[:, 6] = 1.0
+    closing = hold_action(env)
+    seen = []
+    for a in (opening, opening, closing, opening, opening, opening):
+        env.step(a)
+        seen.append(bool(env.gripper_closed.all()))
+    assert seen == [True, True, True, True, True, False]
+    assert not env.gripper_closed.any()
+    for _ in range(5):
+        env.step(opening)
+    assert (env._state.finger_travel_m < 0.005).all()  # the fingers did open
 
 
 def test_time_out_and_success_per_reset_type(toy_resets):

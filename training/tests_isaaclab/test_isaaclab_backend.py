@@ -5,6 +5,7 @@ Each Isaac Lab run is its own process, as users run it (one simulation per proce
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -54,6 +55,14 @@ def test_parity_with_the_mujoco_backend(tmp_path, reset_type, action_scale, tole
     errors = json.loads(out.read_text())["max_error_m"]
     assert errors["tcp_pos_b_m"] < tolerance, errors
     assert errors["insertive_pos_b_m"] < tolerance, errors
+
+
+def test_the_action_term_never_leaves_the_envs_device(tmp_path):
+    """FK, Jacobian and OSC run in torch on the env's device: a host copy inside the action term
+    (per policy step or per physics step) fails the run."""
+    done = subprocess.run([PY, str(Path(__file__).parent / "stay_on_device.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0 and "STEPS 3" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_train_resume_export_and_run_in_the_twin(tmp_path):

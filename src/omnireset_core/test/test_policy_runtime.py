@@ -277,6 +277,49 @@ def test_target_comes_from_the_measured_pose(tmp_path):
     np.testing.assert_allclose(other.target_pos_b_m, cmd.target_pos_b_m + [0.1, 0.0, 0.0], atol=1e-9)
 
 
+class GripperFromObs(nn.Module):
+    """Arm still; gripper value = one element of the observation."""
+
+    def __init__(self, index: int):
+        super().__init__()
+        self.index = index
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(obs.shape[0], 7)
+        out[:, 6] = obs[:, self.index]
+        return out
+
+
+def test_the_gripper_switches_after_the_configured_number_of_consecutive_asks(tmp_path):
+    """gripper_switch_steps 3: as in training, a release needs three actions in a row asking for
+    it; the state after a reset is the measured one (fingers in: closed)."""
+    newest_joint0 = (OBS.history - 1) * OBS.step_dim + next(
+        sum(t.dim for t in OBS.terms[:i]) for i, t in enumerate(OBS.terms) if t.name == "joint_pos")
+    md = state_md(action=ActionSpec(gripper_switch_steps=3))
+    rt = PolicyRuntime.load(export_policy(GripperFromObs(newest_joint0), tmp_path / "g.pt", md), STATE)
+
+    def step(rt, k, gripper_value, travel_m=0.03):
+        values = term_values(OBS)
+        values["joint_pos"] = np.r_[gripper_value, np.zeros(5)]
+        values["finger_travel"] = np.array([travel_m])
+        return step_state(rt, 1.0 + 0.1 * k, obs=stamped(values, 1.0 + 0.1 * k)).gripper_close
+
+    asks = [1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0]  # > 0 asks to open
+    assert [step(rt, k, v) for k, v in enumerate(asks)] == [True, True, True, True, True, False, False, False, True, True]
+    rt.reset()  # fingers measured open now: the state restarts open
+    assert [step(rt, 20 + k, v, travel_m=0.0) for k, v in enumerate([-1.0, -1.0, 1.0, -1.0, -1.0, -1.0])] == \
+        [False, False, False, False, False, True]
+    plain = PolicyRuntime.load(export_policy(GripperFromObs(newest_joint0), tmp_path / "p.pt", state_md()), STATE)
+    assert [step(plain, 40 + k, v) for k, v in enumerate([1.0, -1.0, 1.0])] == [False, True, False]  # every action
+
+
+def test_checkpoints_without_a_gripper_switch_setting_load_with_every_action_deciding(tmp_path):
+    data = json.loads(state_md().to_json())
+    del data["action"]["gripper_switch_steps"]  # as exported before the setting existed
+    path = save(tmp_path / "old.pt", StateMlp(), json.dumps(data))
+    assert PolicyRuntime.load(path, STATE).metadata.action.gripper_switch_steps == 1
+
+
 def refused(rt, exc_type, now_s=1.0, **kwargs):
     before = (rt.history, rt.steps)
     with pytest.raises(exc_type) as info:

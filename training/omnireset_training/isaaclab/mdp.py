@@ -15,7 +15,7 @@ from isaaclab.managers import ActionTerm, ActionTermCfg
 from isaaclab.utils import configclass
 
 from omnireset_core.config import from_dict
-from omnireset_core.control.action import action_to_target
+from omnireset_core.control.action import action_to_target, switch_gripper
 from omnireset_core.control.osc import scaled_gains, track_target
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES as FINGER_JOINTS
 from omnireset_core.kinematics.ur import UR7E, URKinematics
@@ -71,6 +71,7 @@ class OmniResetContext:
         self.successes = SuccessTracker(self.cfg.success_window)
         self.reset_type = torch.zeros(n, dtype=torch.long)
         self.gripper_closed = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.gripper_asks = torch.zeros(n, dtype=torch.long, device=dev)  # actions asking for the other state
         self.kp_scale = torch.ones(n, 2, dtype=F64, device=dev)
         insertive = mujoco.MjModel.from_xml_string(part_xmls()["insertive"])
         body = insertive.body(PEG_BODY).id
@@ -180,7 +181,8 @@ class OscAction(ActionTerm):
         s = cell_state(self._env)
         pos, quat, close = action_to_target(self._raw.to(F64), s.tcp_pos_b_m, s.tcp_quat_b_wxyz, self._scale)
         self._target_pos[:], self._target_quat[:] = pos, quat
-        ctx.gripper_closed[:] = close
+        closed, asks = switch_gripper(close, ctx.gripper_closed, ctx.gripper_asks, ctx.cfg.action.gripper_switch_steps)
+        ctx.gripper_closed[:], ctx.gripper_asks[:] = closed, asks
 
     def apply_actions(self):
         ctx = context(self._env)
@@ -277,6 +279,7 @@ def reset_from_dataset(env, env_ids: torch.Tensor):
     t = torch.as_tensor(ids)
     ctx.reset_type[t] = torch.as_tensor(type_ids, dtype=torch.long)
     ctx.gripper_closed[t.to(dev)] = torch.as_tensor(closed, device=dev)
+    ctx.gripper_asks[t.to(dev)] = 0
     rnd = ctx.cfg.randomization
     if rnd.enabled:
         ctx.kp_scale[t.to(dev)] = torch.as_tensor(ctx.rng.uniform(*rnd.osc_kp_scale, (n, 2)), dtype=F64, device=dev)

@@ -132,7 +132,8 @@ class PolicyMetadata:
         _check_keys("metadata", data, cls, optional=("vision", "notes"))
         kwargs = dict(data)
         kwargs["observation"] = _observation_from_dict(data["observation"])
-        kwargs["action"] = _build("metadata.action", ActionSpec, data["action"])
+        # Checkpoints exported before gripper_switch_steps existed were trained with its default (1).
+        kwargs["action"] = _build("metadata.action", ActionSpec, data["action"], optional=("gripper_switch_steps",))
         kwargs["gains"] = _build("metadata.gains", OscGains, data["gains"])
         if data.get("vision") is not None:
             kwargs["vision"] = _build("metadata.vision", VisionSpec, data["vision"])
@@ -205,8 +206,8 @@ def _check_keys(where: str, data, cls, optional: tuple[str, ...] = ()) -> None:
         raise ValueError(f"{where}: missing key(s) {missing}")
 
 
-def _build(where: str, cls, data):
-    _check_keys(where, data, cls)
+def _build(where: str, cls, data, optional: tuple[str, ...] = ()):
+    _check_keys(where, data, cls, optional)
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 

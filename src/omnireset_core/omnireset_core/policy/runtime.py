@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from omnireset_core.control.action import action_to_target
+from omnireset_core.control.action import action_to_target, switch_gripper
 from omnireset_core.control.osc import OscGains
 from omnireset_core.policy.export import quiet_torchscript
 from omnireset_core.policy.metadata import (
@@ -53,6 +53,8 @@ from omnireset_core.supervision.watchdog import NonFiniteGuard, StalenessWatchdo
 
 LAST_ACTION_TERM = "last_action"
 EE_POSE_INPUT = "ee_pose"
+FINGER_TERM = "finger_travel"
+CLOSED_TRAVEL_M = 0.001  # mean finger travel above which a gripper at rest counts as closed
 QUAT_NORM_TOL = 1e-3
 
 
@@ -205,10 +207,12 @@ class PolicyRuntime:
 
     # --- running ----------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget the history, the feature stacks, the previous action and the stamps seen (each
-        camera's newest encoded frame stays cached: a step given that frame again reuses it)."""
+        """Forget the history, the feature stacks, the previous action, the gripper state and the
+        stamps seen (each camera's newest encoded frame stays cached: a step given that frame
+        again reuses it). The gripper state is then taken from the next step's finger travel."""
         self._history: torch.Tensor | None = None
         self._last_action = np.zeros(ACTION_DIM, dtype=np.float32)
+        self._gripper: tuple[np.ndarray, np.ndarray] | None = None  # (closed, consecutive asks to switch)
         # stamps of the inputs of the last accepted step; check(now_s) tells which are stale now
         self.watchdog = StalenessWatchdog(self.max_age_s)
         if self.metadata.vision is not None:
@@ -263,7 +267,22 @@ class PolicyRuntime:
         self._last_action = action.astype(np.float32)
         self.steps += 1
         pos, quat, close = action_to_target(action, values[EE_POSE_INPUT][:3], values[EE_POSE_INPUT][3:], self._scale)
-        return PolicyCommand(pos, quat, bool(close), float(now_s), action)
+        return PolicyCommand(pos, quat, self._switched_gripper(close, values), float(now_s), action)
+
+    def _switched_gripper(self, close_asked, values) -> bool:
+        """The gripper command under ``ActionSpec.gripper_switch_steps``. After a reset the state
+        is the measured one (fingers moved in more than ``CLOSED_TRAVEL_M``: closed), as training
+        starts from its reset state; without a finger term, the first action sets it."""
+        steps = self.metadata.action.gripper_switch_steps
+        asked = np.asarray(close_asked, dtype=bool)
+        if steps == 1:
+            return bool(asked)
+        if self._gripper is None:
+            travel = values.get(f"obs/{FINGER_TERM}")
+            closed = asked if travel is None else np.asarray(float(np.mean(travel)) > CLOSED_TRAVEL_M)
+            self._gripper = (closed, np.asarray(0))
+        self._gripper = switch_gripper(asked, *self._gripper, steps)
+        return bool(self._gripper[0])
 
     def encode_frame(self, camera: str, stamp_s: float, rgb: np.ndarray) -> None:
         """Encode ``camera``'s frame now, ahead of the step that uses it: a later ``step`` given

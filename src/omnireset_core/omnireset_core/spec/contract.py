@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from omnireset_core.config import check_finite_vector, check_positive
+from omnireset_core.config import check_finite_vector, check_int, check_positive
 
 SPEC_VERSION = "2"  # 2: the actor reads the finger travel
 QUAT_ORDER = "wxyz"
@@ -20,9 +20,13 @@ class ActionSpec:
     scale: tuple[float, ...] = (0.02, 0.02, 0.02, 0.02, 0.02, 0.2)  # m, m, m, rad, rad, rad per unit
     policy_rate_hz: float = 10.0
     control_rate_hz: float = 500.0
+    # The gripper changes state once this many consecutive actions ask for the other state
+    # (control.action.switch_gripper); 1: every action decides, as the authors.
+    gripper_switch_steps: int = 1
 
     def __post_init__(self):
         check_finite_vector("ActionSpec.scale", self.scale, 6, positive=True)
+        check_int("ActionSpec.gripper_switch_steps", self.gripper_switch_steps, 1, 100)
         check_positive("ActionSpec.policy_rate_hz", self.policy_rate_hz)
         check_positive("ActionSpec.control_rate_hz", self.control_rate_hz)
 
