@@ -91,10 +91,20 @@ def resets_or_toy(folder: str | None, out: Path | None, seed: int):
 
 # --- commands ---------------------------------------------------------------------------------------
 def cmd_train(args) -> Path | None:
+    """Train; under torchrun (--distributed) every rank runs this, rank 0 writes."""
+    from omnireset_training.rl import distributed
+
+    rank = _rank(args, distributed)
+    try:
+        return _train(args, rank)
+    finally:
+        distributed.shutdown()
+
+
+def _train(args, rank) -> Path | None:
     from omnireset_training.rl import distributed
     from omnireset_training.rl.runner import make_runner
 
-    rank = _rank(args, distributed)
     cfg = resolve_config(args)
     out = Path(args.out)
     if rank.is_main:
@@ -157,7 +167,7 @@ def _rank(args, distributed):
         raise UsageError("--distributed runs under torchrun (e.g. torchrun --standalone --nproc_per_node=2 "
                          "-m omnireset_training.cli train --distributed ...)")
     if under_torchrun and not wanted and os.environ["WORLD_SIZE"] != "1":
-        raise UsageError("started by torchrun with several ranks: pass --distributed")
+        raise UsageError("started by torchrun with several ranks: only 'train --distributed' runs data-parallel")
     return distributed.from_environment() if wanted else distributed.Rank()
 
 

@@ -18,7 +18,7 @@ from omnireset_core.control.osc import scaled_gains
 from omnireset_core.rotations import matrix_to_quat, quat_to_matrix
 from omnireset_core.spec.contract import default_actor_observation
 from omnireset_core.tasks import load_task
-from omnireset_sim.config import CellConfig
+from omnireset_sim.config import CellConfig, load_cell_config
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, ObservationHistory, actor_step, critic_obs, reward_terms, total_reward
 from omnireset_training.mdp import terminations
@@ -39,6 +39,7 @@ class OmniResetEnv(VecEnv):
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long)
         self.task = load_task(cfg.task)
         self.obs_spec = default_actor_observation()
+        cell = cell or load_cell_config()  # the workspace's cell, with the robot's calibration file if robot.yaml names one
         self.physics = (CellPhysics(self.num_envs, cell, cfg.physics_dt_s) if cfg.workers == 1 else
                         ParallelCellPhysics(self.num_envs, cell, cfg.physics_dt_s, cfg.workers))
         self.sampler = ResetSampler(resets, cfg.reset_probabilities, seed=cfg.seed)

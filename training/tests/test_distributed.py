@@ -38,7 +38,7 @@ def test_distributed_needs_torchrun_and_torchrun_needs_distributed(tmp_path, cap
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
     assert main(["train", "--scale", "toy", "--out", str(tmp_path / "b")]) == 2
-    assert "pass --distributed" in capsys.readouterr().err
+    assert "only 'train --distributed' runs data-parallel" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
 
 

@@ -28,7 +28,7 @@ from omnireset_core.config import check_finite_vector, read_yaml
 from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES, FINGER_SPEED_MPS, FINGER_TRAVEL_M, MAX_FORCE_N
 from omnireset_core.kinematics.calibration import joint_placements_from_file, robot_kinematics_file
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters, inertia_matrix
-from omnireset_core.kinematics.ur import dh_joint_placements, dh_link_transforms
+from omnireset_core.kinematics.ur import dh_frames_in_links, dh_joint_placements
 from omnireset_core.rotations import matrix_to_rpy, quat_to_matrix, rotvec_to_quat
 
 BASE_LINK = "base"
@@ -144,7 +144,7 @@ def generate_urdf(params: URParameters = UR7E, flange_T_tcp: np.ndarray | None =
     if flange_T_tcp.shape != (4, 4) or not np.all(np.isfinite(flange_T_tcp)):
         raise ValueError(f"flange_T_tcp must be a finite 4x4 matrix, got {flange_T_tcp!r}")
     placements = dh_joint_placements(params) if joint_placements is None else joint_placements
-    fixed = dh_link_transforms(params)
+    fixed = dh_frames_in_links(params, joint_placements)
     parts = [
         '<material name="arm_grey"><color rgba="0.7 0.72 0.75 1"/></material>',
         '<material name="gripper_black"><color rgba="0.15 0.15 0.15 1"/></material>',

@@ -12,40 +12,50 @@ from conftest import CONFIG_DIR
 
 from omnireset_bringup.urdf import urdf_from_config
 from omnireset_core.kinematics.calibration import LINKS, load_ur_calibration
-from omnireset_core.kinematics.ur import UR7E, dh_joint_placements
-from omnireset_core.rotations import matrix_to_rpy, rpy_to_matrix
+from omnireset_core.rotations import rpy_to_matrix
 from omnireset_drivers import load_hardware_config
 from omnireset_ros.controller_hardware import robot_kinematics
 from omnireset_sim.assets.robotiq import FLANGE_T_TCP
 from omnireset_sim.config import load_cell_config
 from omnireset_sim.twin import TwinCell
 
-# A robot whose links are off the nominal table by the millimetres and milliradians a factory
-# calibration corrects (x y z [m], roll pitch yaw [rad] added to each joint origin).
+# ur_description's config/ur5e/default_kinematics.yaml (the UR7e shares it): how ur_calibration
+# writes a robot's joint origins, x y z [m], roll pitch yaw [rad] per joint.
+NOMINAL = {
+    "shoulder": (0.0, 0.0, 0.1625, 0.0, 0.0, 0.0),
+    "upper_arm": (0.0, 0.0, 0.0, 1.570796327, 0.0, 0.0),
+    "forearm": (-0.425, 0.0, 0.0, 0.0, 0.0, 0.0),
+    "wrist_1": (-0.3922, 0.0, 0.1333, 0.0, 0.0, 0.0),
+    "wrist_2": (0.0, -0.0997, -2.044881182297852e-11, 1.570796327, 0.0, 0.0),
+    "wrist_3": (0.0, 0.09959999999999999, -2.042830148012698e-11, 1.570796326589793, 3.141592653589793,
+                3.141592653589793),
+}
+# A robot whose joint origins are off by the millimetres and milliradians a factory calibration corrects.
 OFFSETS = ((0.0, 0.0, 0.002, 0.0, 0.0, 0.004), (0.001, 0.0, 0.0, 0.003, 0.0, 0.0),
            (-0.002, 0.0, 0.001, 0.0, 0.0, -0.002), (0.0, 0.0015, -0.001, 0.0, 0.002, 0.0),
            (0.0, -0.001, 0.0005, 0.001, 0.0, 0.0), (0.0, 0.0005, 0.0, 0.0, 0.0, 0.003))
 
 
-def _calibration_yaml() -> dict:
-    nominal = dh_joint_placements(UR7E)  # the chain of a perfect robot, as ur_calibration writes it
-    kinematics = {}
-    for link, T, extra in zip(LINKS, nominal[:6], OFFSETS):
-        values = (*T[:3, 3], *matrix_to_rpy(T[:3, :3]))
-        kinematics[link] = dict(zip(("x", "y", "z", "roll", "pitch", "yaw"), (float(v + e) for v, e in zip(values, extra))))
-    kinematics["hash"] = "calib_123"
-    return {"kinematics": kinematics}
+def _calibration_yaml(offsets=OFFSETS) -> dict:
+    keys = ("x", "y", "z", "roll", "pitch", "yaw")
+    kinematics = {link: dict(zip(keys, (v + e for v, e in zip(NOMINAL[link], extra))))
+                  for link, extra in zip(LINKS, offsets)}
+    return {"kinematics": {**kinematics, "hash": "calib_123"}}
 
 
-@pytest.fixture()
-def calibrated_config(tmp_path):
+def _with_calibration(tmp_path, calibration: dict):
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("ros", "rviz", "schedules"))
-    (config / "my_robot_calibration.yaml").write_text(yaml.safe_dump(_calibration_yaml()))
+    (config / "my_robot_calibration.yaml").write_text(yaml.safe_dump(calibration))
     robot = yaml.safe_load((config / "robot.yaml").read_text())
     robot["robot"]["kinematics_file"] = "my_robot_calibration.yaml"
     (config / "robot.yaml").write_text(yaml.safe_dump(robot))
     return config
+
+
+@pytest.fixture()
+def calibrated_config(tmp_path):
+    return _with_calibration(tmp_path, _calibration_yaml())
 
 
 def _urdf_tool0(urdf: str, q: np.ndarray) -> np.ndarray:
@@ -102,3 +112,26 @@ def test_a_missing_calibration_file_is_named(calibrated_config):
                  lambda: urdf_from_config(calibrated_config)):
         with pytest.raises(ValueError, match="robot.kinematics_file 'my_robot_calibration.yaml': no such file"):
             load()
+
+
+def test_each_links_mass_moves_with_its_joint_not_by_the_files_convention(tmp_path):
+    """ur_description's files put the DH offsets d_i in the joint origins, so their link frames
+    sit elsewhere on the joint axes than the DH frames: the links' centres of mass (and shapes) of
+    a twin built from the nominal file are where the DH twin has them, and a calibration moves
+    them by millimetres only."""
+    qs = np.random.default_rng(4).uniform(-np.pi, np.pi, (10, 6))
+
+    def link_coms(config_dir):
+        twin = TwinCell(load_cell_config(config_dir / "cell.yaml") if config_dir else None)
+        data, out = mujoco.MjData(twin.model), []
+        for q in qs:
+            data.qpos[twin.arm_qpos_adr] = q
+            mujoco.mj_kinematics(twin.model, data)
+            out.append([data.body(f"link{i}").xipos.copy() for i in range(1, 7)])
+        return np.array(out)
+
+    dh = link_coms(None)
+    nominal_file = _with_calibration(tmp_path / "nominal", _calibration_yaml(((0.0,) * 6,) * 6))
+    np.testing.assert_allclose(link_coms(nominal_file), dh, atol=1e-8)
+    calibrated = _with_calibration(tmp_path / "calibrated", _calibration_yaml())
+    assert np.abs(link_coms(calibrated) - dh).max() < 0.01

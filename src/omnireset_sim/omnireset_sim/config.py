@@ -281,9 +281,17 @@ def load_cell_config(path: str | Path | None = None, dynamics: str | Path | None
     joint dynamics identified by ``omnireset-train sysid-identify``) whose fields replace the cell's."""
     path = Path(path) if path is not None else config_dir() / "cell.yaml"
     data = read_yaml(path)
-    kinematics = robot_kinematics_file(path.parent / "robot.yaml")
-    if kinematics:
-        data = {**data, "arm": {**(data.get("arm") or {}), "kinematics_file": kinematics}}
+    arm = dict(data.get("arm") or {})
+    own = arm.get("kinematics_file")
+    if isinstance(own, str) and own:  # a cell.yaml of its own robot: relative to cell.yaml
+        arm["kinematics_file"] = own = str((path.parent / own).resolve())
+    robots = robot_kinematics_file(path.parent / "robot.yaml")
+    if robots and own and robots != own:
+        raise ValueError(f"{path.name}: arm.kinematics_file {own} and robot.yaml's robot.kinematics_file {robots} "
+                         "name different files; name the robot's calibration in robot.yaml only")
+    if robots:
+        arm["kinematics_file"] = robots
+    data = {**data, "arm": arm} if arm else data
     if dynamics is not None:
         overlay = read_yaml(dynamics, "joint dynamics")
         if set(overlay) != {"arm"} or not isinstance(overlay["arm"], dict):

@@ -6,6 +6,7 @@ value, a link shape) produces a new folder, an unchanged cell reuses the old one
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -46,16 +47,23 @@ def usd_paths(folder: Path | str) -> dict[str, Path]:
 def build_usd_assets(cell: CellConfig | None = None, root: Path | str = DEFAULT_CACHE, force: bool = False) -> dict[str, Path]:
     """Convert each part's MJCF to USD (mujoco-usd-converter) into the cache; returns the paths.
     Each part is written to a temporary folder and moved into place, so an interrupted run leaves
-    no half-written asset behind."""
+    no half-written asset behind; processes building the same folder at once (the ranks of a
+    torchrun) take turns on a lock file, and the later ones find the assets made."""
+    folder = asset_folder(cell, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        _convert_parts(folder, part_xmls(cell), force)
+    return usd_paths(folder)
+
+
+def _convert_parts(folder: Path, xmls: dict[str, str], force: bool) -> None:
     from mujoco_usd_converter import Converter  # the converter registers its USD schema plugin
 
-    folder = asset_folder(cell, root)
-    xmls = part_xmls(cell)
     for name in PART_NAMES:
         target = folder / name
         if target.is_dir() and not force:
             continue
-        folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             mjcf = Path(tmp) / f"omnireset_{name}.xml"
             mjcf.write_text(xmls[name])
@@ -66,7 +74,6 @@ def build_usd_assets(cell: CellConfig | None = None, root: Path | str = DEFAULT_
             if target.exists():
                 shutil.rmtree(target)
             os.replace(Path(tmp) / "usd", target)
-    return usd_paths(folder)
 
 
 def _author_newton_attributes(folder: Path, mjcf: str) -> None:

@@ -53,11 +53,11 @@ def rank_device(device: str, rank: Rank) -> str:
 
 def rank_config(cfg: TrainConfig, rank: Rank) -> TrainConfig:
     """Seed + rank for the learner and the environments; the physics worker processes of the
-    ranks share the machine's cores."""
+    ranks share the machine's cores; rank 0 alone evaluates during training (it alone logs)."""
     env = replace(cfg.env, seed=cfg.env.seed + rank.rank)
     if rank.distributed and env.physics_workers == 0:
         env = replace(env, physics_workers=max(1, (os.cpu_count() or 1) // rank.world_size))
-    return replace(cfg, seed=cfg.seed + rank.rank, env=env)
+    return replace(cfg, seed=cfg.seed + rank.rank, env=env, eval_interval=cfg.eval_interval if rank.is_main else 0)
 
 
 def init_process_group(rank: Rank, device: str) -> None:
@@ -71,6 +71,26 @@ def init_process_group(rank: Rank, device: str) -> None:
         dist.init_process_group("nccl", rank=rank.rank, world_size=rank.world_size)
     else:
         dist.init_process_group("gloo", rank=rank.rank, world_size=rank.world_size)
+
+
+def shutdown() -> None:
+    """Leave the process group (at the end of a run, on every rank)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _on_backend_device(value: torch.Tensor) -> torch.Tensor:
+    return value.cuda() if dist.get_backend() == "nccl" else value
+
+
+def any_rank(flag: bool) -> bool:
+    """True on every rank if ``flag`` is true on any (e.g. a stop request that reached one rank
+    first): the ranks leave the training loop at the same iteration, so none waits in a collective."""
+    if not dist.is_initialized():
+        return flag
+    value = _on_backend_device(torch.tensor([int(flag)]))
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 def parameters_checksum(modules) -> torch.Tensor:
@@ -88,8 +108,7 @@ def check_in_step(modules) -> float:
     local = parameters_checksum(modules)
     if not dist.is_initialized():
         return 0.0
-    if dist.get_backend() == "nccl":
-        local = local.cuda()
+    local = _on_backend_device(local)
     low, high = local.clone(), local.clone()
     dist.all_reduce(low, op=dist.ReduceOp.MIN)
     dist.all_reduce(high, op=dist.ReduceOp.MAX)

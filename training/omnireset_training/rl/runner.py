@@ -123,8 +123,9 @@ class OmniResetRunner(OnPolicyRunner):
                     self.save(str(log_dir / f"model_{it}.pt"))
             bar.set_postfix(ret=f"{record.get('mean_return', float('nan')):.2f}",
                             succ=f"{record.get('success_all_types', float('nan')):.2f}", s_it=f"{collect_time + learn_time:.1f}")
-            if stop.requested:
-                self.stopped_by = stop.requested
+            stopping = distributed.any_rank(stop.requested is not None) if self.is_distributed else bool(stop.requested)
+            if stopping:
+                self.stopped_by = stop.requested or "a signal to another rank"
                 break
         if self.is_distributed:
             distributed.check_in_step([alg.get_policy(), alg.critic])

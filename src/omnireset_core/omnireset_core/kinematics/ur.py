@@ -142,6 +142,21 @@ def dh_joint_placements(params: URParameters) -> np.ndarray:
     return np.stack([_rot_z(theta0[0])] + [links[i] @ _rot_z(theta0[i + 1]) for i in range(5)] + [links[5]])
 
 
+def dh_frames_in_links(params: URParameters, joint_placements: np.ndarray | None = None) -> np.ndarray:
+    """(6, 4, 4): DH frame i, where link i's centre of mass, inertia and shapes are given, in the
+    body frame of link i of the chain ``joint_placements`` (default: the DH chain, where it is
+    ``dh_link_transforms``). A calibration file places each joint on the same axis at another
+    point (ur_description puts d_i in the joint origins): the difference, taken at the zero
+    configuration, moves each link's mass and shapes with its body."""
+    fixed = dh_link_transforms(params)
+    if joint_placements is None:
+        return fixed
+    zero = np.zeros(6)
+    dh = URKinematics(params).frames(zero)[:6]
+    chain = URKinematics(params, joint_placements=joint_placements).frames(zero)[:6]
+    return np.stack([np.linalg.solve(chain[i], dh[i]) @ fixed[i] for i in range(6)])
+
+
 class URKinematics:
     """FK and Jacobian of one UR arm with a rigid tool, written once for numpy (the 500 Hz loop)
     and torch (batched, on the tensors' device: no host copy per call).

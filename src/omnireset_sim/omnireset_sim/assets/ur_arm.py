@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES as JOINT_NAMES
-from omnireset_core.kinematics.ur import URParameters, dh_joint_placements, dh_link_transforms, inertia_matrix
+from omnireset_core.kinematics.ur import URParameters, dh_frames_in_links, dh_joint_placements, inertia_matrix
 from omnireset_sim.assets.mjcf import (
     CONTACT_ARM,
     capsule_between,
@@ -93,7 +93,7 @@ def arm_bodies_xml(
     calibration file's chain) puts them, else where the DH table does; each link's mass, inertia
     and shapes are placed by the DH table."""
     placements = dh_joint_placements(params) if joint_placements is None else joint_placements
-    fixed = dh_link_transforms(params)
+    fixed = dh_frames_in_links(params, joint_placements)
     lo, hi = params.joint_lower_rad, params.joint_upper_rad
     geom_attrs = f'{CONTACT_ARM} rgba="{rgba}" group="1"'
     opening, closing = [], []
