@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import yaml
 
+from omnireset_core.policy.metadata import read_metadata
 from omnireset_core.policy.scripted import PegScriptGeometry, ScriptedPegPolicy
 from omnireset_core.tasks import assembly_error
 from omnireset_sim.config import CellConfig
@@ -111,17 +112,20 @@ def main() -> None:
                     episode_length_s=args.episode_length_s)
     cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=not args.no_randomization))
     scripted = ScriptedPegPolicy(geometry=PegScriptGeometry.from_cell(CellConfig()))
-    policies = {"hold still": lambda env, obs: hold_still_actions(env),
-                "scripted reference": lambda env, obs: scripted(obs["policy"]).double()}
+    # name -> (policy, the action spec it was trained with: its gripper_switch_steps apply in the env)
+    policies = {"hold still": (lambda env, obs: hold_still_actions(env), cfg.action),
+                "scripted reference": (lambda env, obs: scripted(obs["policy"]).double(), cfg.action)}
     for path in args.checkpoint:
         module = torch.jit.load(path)
-        policies[Path(path).name] = lambda env, obs, m=module: m(obs["policy"]).double()
+        policies[Path(path).name] = (lambda env, obs, m=module: m(obs["policy"]).double(), read_metadata(path).action)
     for path in map(Path, args.training_checkpoint):
-        actor = load_actor(path, TrainConfig.from_dict(yaml.safe_load((path.parent / "config.yaml").read_text())))
+        train_cfg = TrainConfig.from_dict(yaml.safe_load((path.parent / "config.yaml").read_text()))
+        actor = load_actor(path, train_cfg)
         for label, dims in SAMPLED_DIMS.items():
-            policies[f"{path.stem} {label}"] = lambda env, obs, a=actor, d=dims: mixed(a, obs, d)
+            policies[f"{path.stem} {label}"] = (lambda env, obs, a=actor, d=dims: mixed(a, obs, d), train_cfg.env.action)
 
-    results = {name: run_episodes(policy, cfg, states) for name, policy in policies.items()}
+    results = {name: run_episodes(policy, replace(cfg, action=action), states)
+               for name, (policy, action) in policies.items()}
     first = next(iter(results.values()))
     classes = {}
     for assembled in (True, False):
