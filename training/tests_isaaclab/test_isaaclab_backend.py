@@ -65,6 +65,12 @@ def test_the_action_term_never_leaves_the_envs_device(tmp_path):
     assert done.returncode == 0 and "STEPS 3" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+def test_the_critic_sees_the_friction_the_material_event_drew(tmp_path):
+    done = subprocess.run([PY, str(Path(__file__).parent / "critic_friction.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0 and "FRICTION OK" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+
+
 def test_train_resume_export_and_run_in_the_twin(tmp_path):
     common = ["omnireset_training.cli", "train", "--backend", "isaaclab", "--num-envs", "4", "--steps-per-env", "8",
               "--resets", "toy:8", "--out", "run"]

@@ -54,12 +54,18 @@ def main():
             Jt = torch.as_tensor(np.broadcast_to(J, (n, 6, 6)).copy())
             args = [torch.as_tensor(np.broadcast_to(x, (n,) + x.shape).copy()) for x in (qd, pos, quat, tpos, tquat)]
 
+            qt = torch.as_tensor(rng.uniform(-2, 2, (n, 6)))
+
             def batched():
                 return osc_torque(Jt, args[0], pose_error(*args[1:]), gains)
 
-            per_call_us(batched, 5)
-            s = per_call_us(batched, 50)
-            rows.append((f"OSC law (torch, {n} envs)", n, np.median(s), np.percentile(s, 99)))
+            def batched_kinematics():
+                return kin.tcp_pose_and_jacobian(qt)
+
+            for name, fn in (("FK + Jacobian", batched_kinematics), ("OSC law", batched)):
+                per_call_us(fn, 5)
+                s = per_call_us(fn, 50)
+                rows.append((f"{name} (torch, {n} envs)", n, np.median(s), np.percentile(s, 99)))
     except ImportError:
         pass
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")

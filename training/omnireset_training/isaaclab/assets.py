@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from omnireset_sim.assets.parts import PART_NAMES, part_xmls
-from omnireset_sim.config import CellConfig
+from omnireset_sim.config import CellConfig, load_cell_config
 
 DEFAULT_CACHE = Path(os.environ.get("OMNIRESET_ASSET_DIR", Path.home() / ".cache" / "omnireset" / "usd"))
 
@@ -26,7 +26,8 @@ class MissingAssetError(FileNotFoundError):
 
 
 def asset_folder(cell: CellConfig | None = None, root: Path | str = DEFAULT_CACHE) -> Path:
-    xmls = part_xmls(cell)
+    """The cache folder of ``cell``'s parts (default: the workspace's cell, ``load_cell_config``)."""
+    xmls = part_xmls(cell or load_cell_config())
     digest = hashlib.sha256("".join(xmls[n] for n in PART_NAMES).encode()).hexdigest()[:16]
     return Path(root) / digest
 
@@ -49,6 +50,7 @@ def build_usd_assets(cell: CellConfig | None = None, root: Path | str = DEFAULT_
     Each part is written to a temporary folder and moved into place, so an interrupted run leaves
     no half-written asset behind; processes building the same folder at once (the ranks of a
     torchrun) take turns on a lock file, and the later ones find the assets made."""
+    cell = cell or load_cell_config()
     folder = asset_folder(cell, root)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:

@@ -17,13 +17,12 @@ from isaaclab.assets import ArticulationCfg, AssetBaseCfg, RigidObjectCfg
 from isaaclab.envs import ManagerBasedRLEnvCfg
 from isaaclab.managers import EventTermCfg, ObservationGroupCfg, ObservationTermCfg, RewardTermCfg, TerminationTermCfg
 from isaaclab.managers import SceneEntityCfg
-from isaaclab.envs.mdp import randomize_rigid_body_material
 from isaaclab.scene import InteractiveSceneCfg
 from isaaclab.utils import configclass
 
 from omnireset_core.config import from_dict
 from omnireset_core.spec.contract import default_actor_observation
-from omnireset_sim.config import CellConfig
+from omnireset_sim.config import CellConfig, load_cell_config
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.isaaclab import mdp
 from omnireset_training.isaaclab.assets import asset_folder, usd_paths
@@ -74,10 +73,10 @@ class ActionsCfg:
     osc: mdp.OscActionCfg = mdp.OscActionCfg()
 
 
-def _friction_event(asset: str, interval: tuple[float, float], bodies=None) -> EventTermCfg:
+def _friction_event(slot: str, asset: str, interval: tuple[float, float], bodies=None) -> EventTermCfg:
     entity = SceneEntityCfg(asset, body_names=bodies) if bodies else SceneEntityCfg(asset)
-    return EventTermCfg(func=randomize_rigid_body_material, mode="reset",
-                        params={"asset_cfg": entity, "static_friction_range": interval,
+    return EventTermCfg(func=mdp.randomize_friction, mode="reset",
+                        params={"asset_cfg": entity, "static_friction_range": interval, "slot": slot,
                                 "dynamic_friction_range": interval, "restitution_range": (0.0, 0.0), "num_buckets": 64})
 
 
@@ -94,7 +93,7 @@ class OmniResetEnvCfg(ManagerBasedRLEnvCfg):
 
     def __post_init__(self):
         env = from_dict(EnvConfig, self.omnireset)
-        cell = CellConfig()
+        cell = load_cell_config()  # the workspace's cell (as the MuJoCo env), the robot's calibration included
         self.seed = env.seed
         self.decimation = env.decimation
         self.episode_length_s = env.episode_length_s
@@ -118,10 +117,10 @@ class OmniResetEnvCfg(ManagerBasedRLEnvCfg):
         rnd = env.randomization
         if rnd.enabled:
             self.events.update({
-                "robot_friction": _friction_event("robot", rnd.robot_friction, ["link.*", "gripper"]),
-                "pad_friction": _friction_event("robot", rnd.pad_friction, [".*_finger"]),
-                "insertive_friction": _friction_event("insertive", rnd.insertive_friction),
-                "receptive_friction": _friction_event("receptive", rnd.receptive_friction),
+                "robot_friction": _friction_event("robot", "robot", rnd.robot_friction, ["link.*", "gripper"]),
+                "pad_friction": _friction_event("pad", "robot", rnd.pad_friction, [".*_finger"]),
+                "insertive_friction": _friction_event("insertive", "insertive", rnd.insertive_friction),
+                "receptive_friction": _friction_event("receptive", "receptive", rnd.receptive_friction),
             })
 
 

@@ -11,6 +11,7 @@ import mujoco
 import numpy as np
 import torch
 
+from isaaclab.envs.mdp import randomize_rigid_body_material
 from isaaclab.managers import ActionTerm, ActionTermCfg
 from isaaclab.utils import configclass
 
@@ -26,12 +27,12 @@ from omnireset_sim.assets import FLANGE_T_TCP
 from omnireset_sim.assets.objects import PEG_BODY
 from omnireset_sim.assets.parts import part_xmls
 from omnireset_sim.assets.ur_arm import JOINT_NAMES
-from omnireset_sim.config import CellConfig
+from omnireset_sim.config import load_cell_config
 from omnireset_training.env_config import EnvConfig
 from omnireset_training.mdp import CellState, actor_step, critic_obs, reward_terms
 from omnireset_training.mdp import terminations as shared_terminations
 from omnireset_training.mdp.success import SuccessTracker
-from omnireset_training.physics import closing_travel, insertive_corners
+from omnireset_training.physics import FRICTION_GROUPS, closing_travel, insertive_corners
 from omnireset_training.reset_source import ResetSampler, ResetSource, load_resets
 from omnireset_training.toy_resets import make_toy_resets
 
@@ -60,7 +61,8 @@ class OmniResetContext:
         self.cfg: EnvConfig = from_dict(EnvConfig, env.cfg.omnireset)
         self.task = load_task(self.cfg.task)
         self.obs_spec = default_actor_observation()
-        self.kinematics = URKinematics(UR7E, FLANGE_T_TCP)
+        cell = load_cell_config()  # the cell the assets were built from (env_cfg), calibration included
+        self.kinematics = URKinematics(UR7E, FLANGE_T_TCP, cell.arm.joint_placements())
         self.robot, self.insertive, self.receptive = env.scene["robot"], env.scene["insertive"], env.scene["receptive"]
         self.arm_ids = [self.robot.joint_names.index(n) for n in JOINT_NAMES]
         self.finger_ids = [self.robot.joint_names.index(n) for n in FINGER_JOINTS]
@@ -77,7 +79,6 @@ class OmniResetContext:
         body = insertive.body(PEG_BODY).id
         self.peg_corners = insertive_corners(insertive, np.flatnonzero(insertive.geom_bodyid == body))
         self.peg_mass_kg = torch.full((n,), float(insertive.body_mass[body]), dtype=F64, device=dev)
-        cell = CellConfig()
         self.grip_force_N = cell.gripper.grip_force_N
         # The twin's frictions; the robot links keep MuJoCo's default geom friction (1.0).
         nominal = (1.0, cell.gripper.pad_friction, cell.peg.friction, cell.hole.friction, cell.physics.table_friction)
@@ -242,6 +243,24 @@ def non_finite_state(env) -> torch.Tensor:
 
 
 # --- resets and randomisation ------------------------------------------------------------------
+class randomize_friction(randomize_rigid_body_material):
+    """Isaac Lab's material event (Newton draws one friction per shape and env), then the values
+    it drew, averaged over the group's shapes, into the critic's privileged friction column
+    ``slot`` (a name of ``physics.FRICTION_GROUPS``): the critic sees the friction the physics
+    runs with."""
+
+    def __call__(self, env, env_ids, static_friction_range, dynamic_friction_range, restitution_range, num_buckets,
+                 asset_cfg, slot: str, make_consistent: bool = False) -> None:
+        super().__call__(env, env_ids, static_friction_range, dynamic_friction_range, restitution_range, num_buckets,
+                         asset_cfg, make_consistent)
+        import warp as wp
+
+        impl = self._impl  # the Newton term: its bindings of the model's per-shape friction
+        rows = slice(None) if env_ids is None or isinstance(env_ids, slice) else env_ids.to(env.device)
+        drawn = wp.to_torch(impl._friction_binding)[rows][:, impl._shape_indices.to(env.device)]
+        context(env).friction[rows, FRICTION_GROUPS.index(slot)] = drawn.mean(-1).to(F64)
+
+
 def reset_from_dataset(env, env_ids: torch.Tensor):
     """Record the finished episodes' success, then place each env in a state drawn from the reset
     datasets (type by probability, then uniform), at rest, with fresh gain/mass randomisation."""

@@ -41,7 +41,7 @@ def robot_xml(cell: CellConfig, params: URParameters = UR7E) -> str:
     grip = cell.gripper
     gripper = robotiq.gripper_body_xml(grip.grip_force_N, grip.finger_speed_mps, grip.pad_friction,
                                        grip.drive_reflected_mass_kg)
-    arm = arm_bodies_xml(params, cell.arm, gripper)
+    arm = arm_bodies_xml(params, cell.arm, gripper, joint_placements=cell.arm.joint_placements())
     body = f"""<body name="{BASE_BODY}" gravcomp="1">
 <inertial pos="0 0 0.04" mass="{BASE_MASS_KG:g}" diaginertia="0.01 0.01 0.01"/>
 {base_geoms_xml()}
