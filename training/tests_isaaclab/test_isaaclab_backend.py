@@ -3,6 +3,7 @@
 Each Isaac Lab run is its own process, as users run it (one simulation per process).
 """
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,19 @@ def test_train_resume_export_and_run_in_the_twin(tmp_path):
                 "--num-envs", "2"], tmp_path)
     result = json.loads((tmp_path / "run" / "evaluate.json").read_text())
     assert result["episodes"] == 2 and 0.0 <= result["success_reaching"] <= 1.0, done.stdout
+
+
+def test_two_gloo_ranks_train_isaac_lab_in_step_and_only_rank_0_writes(tmp_path):
+    """The multi-GPU path on CPU: torchrun, two ranks, gloo; the run fails if the ranks' parameters
+    differ at the end. Rank 0 alone writes; its checkpoint exports and loads in the runtime."""
+    done = subprocess.run([PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "omnireset_training.cli", "train", "--backend", "isaaclab", "--distributed",
+                           "--num-envs", "2", "--steps-per-env", "4", "--iterations", "2", "--resets", "toy:8",
+                           "--out", "run"], cwd=tmp_path, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("checkpoint:") == 1, done.stdout[-3000:]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records] == [0, 1] and not list((tmp_path / "run").glob("rank_*"))
+    run(["omnireset_training.cli", "export", "--checkpoint", "run/model_1.pt"], tmp_path)
+    assert PolicyRuntime.load(tmp_path / "run" / "policy.pt", ExpectedSpec.state("peg")).metadata.task == "peg"
