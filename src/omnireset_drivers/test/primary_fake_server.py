@@ -4,9 +4,9 @@ joint data sub-package and, from the ``kinematics_from``-th message on, the kine
 the controller's big-endian layout."""
 from __future__ import annotations
 
-import socket
 import struct
-import threading
+
+from line_server import LoopbackServer
 
 from omnireset_drivers.ur_primary import kinematics_info_payload
 
@@ -15,56 +15,28 @@ UR5E_DH = ((0.0,) * 6, (0.0, -0.425, -0.3922, 0.0, 0.0, 0.0), (0.1625, 0.0, 0.0,
            (1.570796327, 0.0, 0.0, 1.570796327, -1.570796327, 0.0))
 
 
-def _package(kind: int, body: bytes) -> bytes:
+def _framed(kind: int, body: bytes) -> bytes:
+    """A message or a sub-package: int32 length including this header, uint8 type, then the body."""
     return struct.pack(">iB", 5 + len(body), kind) + body
 
 
-def _message(kind: int, body: bytes) -> bytes:
-    return struct.pack(">iB", 5 + len(body), kind) + body
-
-
-class FakePrimaryServer:
+class FakePrimaryServer(LoopbackServer):
     def __init__(self, dh=UR5E_DH, kinematics_from: int = 1, messages: int = 50):
         self.dh, self.kinematics_from, self.messages = dh, kinematics_from, messages
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def _state(self, k: int) -> bytes:
-        mode = _package(0, struct.pack(">Q7?BBddd", 0, True, True, False, False, False, True, False, 7, 0, 1.0, 1.0, 1.0))
-        joints = _package(1, b"".join(struct.pack(">dddfffffB", 0.1 * i, 0.1 * i, 0.0, 0, 48, 30, 35, 0, 253)
-                                      for i in range(6)))
+        mode = _framed(0, struct.pack(">Q7?BBddd", 0, True, True, False, False, False, True, False, 7, 0, 1.0, 1.0, 1.0))
+        joints = _framed(1, b"".join(struct.pack(">dddfffffB", 0.1 * i, 0.1 * i, 0.0, 0, 48, 30, 35, 0, 253)
+                                     for i in range(6)))
         body = mode + joints
         if k >= self.kinematics_from:
             body += kinematics_info_payload((1, 2, 3, 4, 5, 6), *self.dh)
-        return _message(16, body)
+        return _framed(16, body)
 
-    def _serve(self) -> None:
-        self.listener.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                continue
-            with conn:
-                try:
-                    conn.sendall(_message(20, struct.pack(">QbB", 0, -2, 3) + b"\x09URControl\x05\x0b" + b"\x00" * 30))
-                    for k in range(self.messages):
-                        if self._stop.wait(0.1):
-                            break
-                        conn.sendall(self._state(k))
-                except OSError:
-                    continue
-
-    def close(self) -> None:
-        self._stop.set()
-        self.listener.close()
-        self._thread.join(2.0)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def serve(self, conn) -> None:
+        conn.sendall(_framed(20, struct.pack(">QbB", 0, -2, 3) + b"\x09URControl\x05\x0b" + b"\x00" * 30))
+        for k in range(self.messages):
+            if self.wait(0.1):
+                return
+            conn.sendall(self._state(k))
