@@ -94,7 +94,7 @@ def cmd_train(args) -> Path | None:
     """Train; under torchrun (--distributed) every rank runs this, rank 0 writes."""
     from omnireset_training.rl import distributed
 
-    rank = _rank(args, distributed)
+    rank = _rank(args)
     try:
         return _train(args, rank)
     finally:
@@ -102,7 +102,7 @@ def cmd_train(args) -> Path | None:
 
 
 def _train(args, rank) -> Path | None:
-    from omnireset_training.rl import distributed
+    from omnireset_training.rl.distributed import rank_config, rank_device
     from omnireset_training.rl.runner import make_runner
 
     cfg = resolve_config(args)
@@ -116,11 +116,11 @@ def _train(args, rank) -> Path | None:
             for path in previous:
                 path.unlink()
         write_config(cfg, out)
+    ranked = rank_config(cfg, rank)
     if getattr(args, "backend", "mujoco") == "isaaclab":
         from omnireset_training.isaaclab.train import train
 
-        final = train(distributed.rank_config(cfg, rank), args.resets or "toy:16", out, args.resume,
-                      distributed.rank_device(args.device, rank), rank)
+        final = train(ranked, args.resets or "toy:16", out, args.resume, rank_device(args.device, rank), rank)
         if rank.is_main:
             print(f"checkpoint: {final} (evaluate it in the MuJoCo twin: omnireset-train evaluate --checkpoint {final})")
         return final
@@ -129,7 +129,7 @@ def _train(args, rank) -> Path | None:
     if getattr(args, "device", "cpu") != "cpu":
         raise UsageError(f"--device {args.device}: the MuJoCo backend trains on the CPU (use --backend isaaclab)")
     resets = resets_or_toy(args.resets, out if rank.is_main else None, cfg.seed)  # the same on every rank
-    runner = make_runner(distributed.rank_config(cfg, rank), resets, out if rank.is_main else None)
+    runner = make_runner(ranked, resets, out if rank.is_main else None)
     if args.resume:
         runner.load(args.resume)
         if rank.is_main:
@@ -157,9 +157,11 @@ def _train(args, rank) -> Path | None:
     return final
 
 
-def _rank(args, distributed):
+def _rank(args):
     """This process's rank: --distributed runs under torchrun; torchrun without it is refused."""
     import os
+
+    from omnireset_training.rl import distributed
 
     wanted = getattr(args, "distributed", False)
     under_torchrun = "WORLD_SIZE" in os.environ

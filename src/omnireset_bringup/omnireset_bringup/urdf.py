@@ -29,7 +29,7 @@ from omnireset_core.kinematics.robotiq import FINGER_JOINT_NAMES, FINGER_SPEED_M
 from omnireset_core.kinematics.calibration import joint_placements_from_file, robot_kinematics_file
 from omnireset_core.kinematics.ur import ARM_JOINT_NAMES, UR7E, URParameters, inertia_matrix
 from omnireset_core.kinematics.ur import dh_frames_in_links, dh_joint_placements
-from omnireset_core.rotations import matrix_to_rpy, quat_to_matrix, rotvec_to_quat
+from omnireset_core.rotations import matrix_to_rpy, pose6_to_matrix, quat_to_matrix
 
 BASE_LINK = "base"
 LINK_NAMES = tuple(f"link{i}" for i in range(1, 7))
@@ -209,8 +209,7 @@ def flange_T_tcp_from_robot_yaml(path: str | Path) -> np.ndarray:
     robot = read_yaml(path).get("robot") or {}
     offset = robot.get("tcp_offset_m_rad", (0.0, 0.0, DEFAULT_TCP_Z_M, 0.0, 0.0, 0.0))
     check_finite_vector(f"{Path(path).name}: robot.tcp_offset_m_rad", offset, 6)
-    quat = rotvec_to_quat(np.asarray(offset[3:], dtype=float))
-    return _transform(quat_to_matrix(quat), offset[:3])
+    return pose6_to_matrix(offset)
 
 
 def cameras_from_yaml(path: str | Path) -> tuple[CameraMount, ...]:

@@ -119,3 +119,13 @@ def matrix_to_rpy(rot) -> tuple[float, float, float]:
     if cos_pitch < 1e-9:  # gimbal lock: put the whole turn about z into roll
         return math.atan2(-rot[1, 2], rot[1, 1]), pitch, 0.0
     return math.atan2(rot[2, 1], rot[2, 2]), pitch, math.atan2(rot[1, 0], rot[0, 0])
+
+
+def pose6_to_matrix(pose6) -> np.ndarray:
+    """4x4 transform of a pose written as x, y, z [m] and a rotation vector rx, ry, rz [rad]
+    (UR's layout, e.g. a TCP offset)."""
+    pose6 = np.asarray(pose6, dtype=float)
+    out = np.eye(4)
+    out[:3, :3] = quat_to_matrix(rotvec_to_quat(pose6[3:6]))
+    out[:3, 3] = pose6[:3]
+    return out

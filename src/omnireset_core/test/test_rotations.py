@@ -3,6 +3,7 @@ import pytest
 
 from omnireset_core.rotations import (
     matrix_to_quat,
+    pose6_to_matrix,
     pose_from_frame,
     pose_in_frame,
     quat_error_rotvec,
@@ -92,3 +93,8 @@ def test_pose_from_frame_undoes_pose_in_frame_in_numpy_and_torch():
     p, _ = pose_from_frame(np.array([1.0, 0.0, 0.0]), rotvec_to_quat(np.array([0.0, 0.0, np.pi / 2])),
                            np.array([1.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0]))
     np.testing.assert_allclose(p, [1.0, 1.0, 0.0], atol=1e-12)
+
+
+def test_a_ur_pose6_becomes_its_transform():
+    T = pose6_to_matrix([0.1, -0.2, 0.155, 0.0, 0.0, np.pi / 2])  # a quarter turn about z
+    np.testing.assert_allclose(T, [[0, -1, 0, 0.1], [1, 0, 0, -0.2], [0, 0, 1, 0.155], [0, 0, 0, 1]], atol=1e-12)

@@ -14,7 +14,7 @@ import numpy as np
 from omnireset_core.interfaces import Gripper, HardwareError, Robot
 from omnireset_core.kinematics.calibration import joint_placements_from_file
 from omnireset_core.kinematics.ur import UR7E, URKinematics
-from omnireset_core.rotations import quat_to_matrix, rotvec_to_quat
+from omnireset_core.rotations import pose6_to_matrix, rotvec_to_quat
 from omnireset_sim.assets.objects import TWIN_OBJECTS
 from omnireset_core.kinematics.robotiq import FINGER_TRAVEL_M
 
@@ -71,11 +71,8 @@ class SimBackend(Backend):
 def robot_kinematics(robot_cfg) -> URKinematics:
     """The controller's FK on the real robot: its calibration file (``kinematics_file``) or the
     nominal UR7e, with the TCP of ``tcp_offset_m_rad``."""
-    flange_T_tcp = np.eye(4)
-    offset = np.asarray(robot_cfg.tcp_offset_m_rad, dtype=float)
-    flange_T_tcp[:3, :3] = quat_to_matrix(rotvec_to_quat(offset[3:]))
-    flange_T_tcp[:3, 3] = offset[:3]
-    return URKinematics(UR7E, flange_T_tcp, joint_placements_from_file(robot_cfg.kinematics_file))
+    return URKinematics(UR7E, pose6_to_matrix(robot_cfg.tcp_offset_m_rad),
+                        joint_placements_from_file(robot_cfg.kinematics_file))
 
 
 class RealBackend(Backend):

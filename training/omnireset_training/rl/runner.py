@@ -123,8 +123,7 @@ class OmniResetRunner(OnPolicyRunner):
                     self.save(str(log_dir / f"model_{it}.pt"))
             bar.set_postfix(ret=f"{record.get('mean_return', float('nan')):.2f}",
                             succ=f"{record.get('success_all_types', float('nan')):.2f}", s_it=f"{collect_time + learn_time:.1f}")
-            stopping = distributed.any_rank(stop.requested is not None) if self.is_distributed else bool(stop.requested)
-            if stopping:
+            if distributed.any_rank(stop.requested is not None):  # every rank stops at the same iteration
                 self.stopped_by = stop.requested or "a signal to another rank"
                 break
         if self.is_distributed:
